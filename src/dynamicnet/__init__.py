@@ -1,0 +1,36 @@
+"""Dynamic-Net: train a network for one objective, add tuning blocks for a second, and move
+between them at test time with one knob, alpha."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .core import AlphaError, DynamicNet, attach
+from .io.model_file import ModelFileError, load_model, read_metadata, save_model
+
+__version__ = "0.1.0"
+
+
+def load(model: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Load a model file (``.safetensors`` written by dynamicnet) in eval mode, fp32."""
+    path = Path(model)
+    if not path.exists():
+        raise ModelFileError(f"{model}: no such model file")
+    return load_model(path, device=device)
+
+
+save = save_model
+
+__all__ = [
+    "AlphaError",
+    "DynamicNet",
+    "ModelFileError",
+    "attach",
+    "load",
+    "read_metadata",
+    "save",
+    "__version__",
+]

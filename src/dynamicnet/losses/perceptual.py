@@ -1,0 +1,142 @@
+"""Perceptual style-transfer objectives: VGG16 content loss, Gram style loss, total variation.
+
+An objective is data (:class:`StyleObjective`): which style images at which size, and
+the weights of the terms. :class:`StyleLoss` binds one objective to a VGG network and
+computes the style Grams once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.images import open_image, pil_to_tensor, resize_shorter
+from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD, VGG16Features
+
+CONTENT_LAYER = "relu2_2"
+STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+@dataclass(frozen=True)
+class StyleTarget:
+    """One style image; ``size`` is its shorter side in pixels (None: as stored).
+
+    The same image at two sizes gives fine vs coarse strokes (the "style scale" pair).
+    """
+
+    image: str
+    size: int | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class StyleObjective:
+    styles: tuple[StyleTarget, ...]
+    content_weight: float = 1.0
+    style_weight: float = 1e5
+    tv_weight: float = 0.0
+    name: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict, base_dir: str | Path = ".", name: str = "") -> StyleObjective:
+        """Build from a recipe table; image paths are relative to ``base_dir``.
+
+        Either ``style = "img.jpg"`` with optional ``style_size``, or
+        ``styles = [{image = "a.jpg", size = 256, weight = 0.5}, ...]`` to mix several.
+        """
+        data = dict(data)
+        known = {"style", "style_size", "styles", "content_weight", "style_weight", "tv_weight"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"objective {name!r}: unknown keys {sorted(unknown)}")
+        if "styles" in data:
+            raw = data["styles"]
+        elif "style" in data:
+            raw = [{"image": data["style"], "size": data.get("style_size")}]
+        else:
+            raise ValueError(f"objective {name!r}: needs 'style' or 'styles'")
+        targets = []
+        for entry in raw:
+            image = Path(entry["image"])
+            if not image.is_absolute():
+                image = Path(base_dir) / image
+            targets.append(
+                StyleTarget(str(image), entry.get("size"), float(entry.get("weight", 1.0)))
+            )
+        return cls(
+            styles=tuple(targets),
+            content_weight=float(data.get("content_weight", 1.0)),
+            style_weight=float(data.get("style_weight", 1e5)),
+            tv_weight=float(data.get("tv_weight", 0.0)),
+            name=name,
+        )
+
+    def to_dict(self) -> dict:
+        """JSON-ready description for model metadata (image names, not machine paths)."""
+        out = asdict(self)
+        out["styles"] = [
+            {"image": Path(t.image).name, "size": t.size, "weight": t.weight} for t in self.styles
+        ]
+        return out
+
+
+def gram(features: Tensor) -> Tensor:
+    """F F^T / (C H W) per sample, in fp32 whatever the autocast dtype."""
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w).float()
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def total_variation(x: Tensor) -> Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+class StyleLoss(nn.Module):
+    """The weighted sum content + style (+ TV) for one objective, on RGB [0, 1] images."""
+
+    def __init__(self, vgg: VGG16Features, objective: StyleObjective) -> None:
+        super().__init__()
+        self.vgg = vgg
+        self.objective = objective
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        with torch.no_grad():
+            for i, target in enumerate(objective.styles):
+                img = open_image(target.image)
+                if target.size is not None:
+                    img = resize_shorter(img, target.size)
+                feats = self.features(pil_to_tensor(img).unsqueeze(0))
+                for layer in STYLE_LAYERS:
+                    self.register_buffer(f"gram{i}_{layer}", gram(feats[layer]), persistent=False)
+
+    def style_grams(self, i: int) -> list[Tensor]:
+        return [getattr(self, f"gram{i}_{layer}") for layer in STYLE_LAYERS]
+
+    def features(self, rgb: Tensor) -> dict[str, Tensor]:
+        return self.vgg((rgb - self.mean) / self.std)
+
+    def forward(self, output: Tensor, content: Tensor) -> dict[str, Tensor]:
+        out_feats = self.features(output)
+        with torch.no_grad():
+            target = self.features(content)[CONTENT_LAYER]
+        content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), target.float())
+        style_loss = output.new_zeros((), dtype=torch.float32)
+        for i, target in enumerate(self.objective.styles):
+            for layer, g_style in zip(STYLE_LAYERS, self.style_grams(i)):
+                g_out = gram(out_feats[layer])
+                style_loss = style_loss + target.weight * F.mse_loss(g_out, g_style.expand_as(g_out))
+        obj = self.objective
+        total = obj.content_weight * content_loss + obj.style_weight * style_loss
+        terms = {"content": content_loss.detach(), "style": style_loss.detach()}
+        if obj.tv_weight:
+            tv = total_variation(output.float())
+            total = total + obj.tv_weight * tv
+            terms["tv"] = tv.detach()
+        return {"loss": total, **terms}
+
+
+__all__ = ["StyleLoss", "StyleObjective", "StyleTarget", "gram", "total_variation"]
