@@ -99,9 +99,7 @@ class StyleModel(nn.Module):
             if a.dim() != 4:
                 return a
             if tuple(a.shape[-2:]) != (h, w):
-                raise AlphaError(
-                    f"spatial alpha map is {tuple(a.shape[-2:])} but the image is {(h, w)}"
-                )
+                raise AlphaError(f"spatial alpha map is {tuple(a.shape[-2:])} but the image is {(h, w)}")
             return _pad(a.to(x.dtype), ph, pw)
 
         normalised = _pad((x - self.mean) / self.std, ph, pw)

@@ -14,13 +14,15 @@ from typing import Union
 import torch
 from torch import Tensor
 
+from ..errors import DynamicNetError
+
 Coefficient = Union[float, Tensor]
 AlphaLike = Union[Real, Tensor, Sequence["AlphaLike"], Mapping[str, "AlphaLike"]]
 
 VARIANTS = ("single", "dual", "multi")
 
 
-class AlphaError(ValueError):
+class AlphaError(DynamicNetError, ValueError):
     """An alpha value that does not fit the model (wrong length, unknown name, bad shape)."""
 
 
@@ -37,8 +39,7 @@ def _check_leaf(value: object, where: str) -> Coefficient:
         if value.dim() == 1 or (value.dim() == 4 and value.shape[1] == 1):
             return value if value.is_floating_point() else value.float()
         raise AlphaError(
-            f"{where}: alpha tensor must have shape (), (N,) or (N, 1, H, W), "
-            f"got {tuple(value.shape)}"
+            f"{where}: alpha tensor must have shape (), (N,) or (N, 1, H, W), got {tuple(value.shape)}"
         )
     raise AlphaError(f"{where}: alpha must be a number, tensor, list or dict, got {type(value)}")
 
@@ -103,9 +104,7 @@ def resolve(
     else:
         one = per_block(alpha, blocks)
         spread = {s: dict(one) for s in sets}
-    return {
-        s: {b: c for b, c in coefs.items() if not _is_zero(c)} for s, coefs in spread.items()
-    }
+    return {s: {b: c for b, c in coefs.items() if not _is_zero(c)} for s, coefs in spread.items()}
 
 
 def map_tensors(alpha: AlphaLike, fn: Callable[[Tensor], Tensor]) -> AlphaLike:
@@ -127,9 +126,7 @@ def fit_to(c: Coefficient, z: Tensor) -> Coefficient:
     if c.dim() == 0:
         return c
     if c.shape[0] not in (1, z.shape[0]):
-        raise AlphaError(
-            f"alpha has batch size {c.shape[0]} but the input has batch size {z.shape[0]}"
-        )
+        raise AlphaError(f"alpha has batch size {c.shape[0]} but the input has batch size {z.shape[0]}")
     if c.dim() == 1:
         return c.view(-1, *([1] * (z.dim() - 1)))
     size = tuple(z.shape[-2:])

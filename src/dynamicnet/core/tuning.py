@@ -123,9 +123,7 @@ class DynamicNet(nn.Module):
 
     # --- forward ----------------------------------------------------------------------
     def coefficients(self, alpha: AlphaLike) -> dict[str, dict[str, Coefficient]]:
-        return alpha_mod.resolve(
-            alpha, variant=self.variant, sets=self.set_names, blocks=self.block_names
-        )
+        return alpha_mod.resolve(alpha, variant=self.variant, sets=self.set_names, blocks=self.block_names)
 
     def forward(self, *inputs, alpha: AlphaLike = 0.0, **kwargs):
         coefs = self.coefficients(alpha)

@@ -17,11 +17,13 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from ..errors import DynamicNetError
+
 Image.MAX_IMAGE_PIXELS = 40_000 * 40_000  # huge photos are legitimate input
 IMAGE_SUFFIXES = frozenset(k.lower() for k in Image.registered_extensions())
 
 
-class ImageReadError(ValueError):
+class ImageReadError(DynamicNetError, ValueError):
     """A file that is missing, not an image, or damaged."""
 
 
@@ -67,6 +69,15 @@ def open_image(path: str | Path) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as err:
         reason = "not an image" if "cannot identify" in str(err) else f"damaged image ({err})"
         raise ImageReadError(f"{path}: {reason}") from err
+
+
+def to_rgb8(img: Image.Image) -> Image.Image:
+    """An 8-bit RGB version of any image (transparency over white, 16-bit scaled down)."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("L", "CMYK", "YCbCr", "LAB", "HSV"):
+        return img.convert("RGB")
+    return Image.fromarray((_to_rgb_array(img) * 255).round().astype(np.uint8), "RGB")
 
 
 def pil_to_tensor(img: Image.Image) -> Tensor:

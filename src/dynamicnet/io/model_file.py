@@ -18,11 +18,13 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from ..errors import DynamicNetError
+
 FORMAT_KEY = "dynamicnet"
 FORMAT_VERSION = 1
 
 
-class ModelFileError(ValueError):
+class ModelFileError(DynamicNetError, ValueError):
     """A file that is not a readable dynamicnet model."""
 
 

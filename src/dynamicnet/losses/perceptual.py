@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..data.images import open_image, pil_to_tensor, resize_shorter
 from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD, VGG16Features
+from ..training.recipe import RecipeError
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -52,21 +53,19 @@ class StyleObjective:
         known = {"style", "style_size", "styles", "content_weight", "style_weight", "tv_weight"}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"objective {name!r}: unknown keys {sorted(unknown)}")
+            raise RecipeError(f"objective {name!r}: unknown keys {sorted(unknown)}")
         if "styles" in data:
             raw = data["styles"]
         elif "style" in data:
             raw = [{"image": data["style"], "size": data.get("style_size")}]
         else:
-            raise ValueError(f"objective {name!r}: needs 'style' or 'styles'")
+            raise RecipeError(f"objective {name!r}: needs 'style' or 'styles'")
         targets = []
         for entry in raw:
             image = Path(entry["image"])
             if not image.is_absolute():
                 image = Path(base_dir) / image
-            targets.append(
-                StyleTarget(str(image), entry.get("size"), float(entry.get("weight", 1.0)))
-            )
+            targets.append(StyleTarget(str(image), entry.get("size"), float(entry.get("weight", 1.0))))
         return cls(
             styles=tuple(targets),
             content_weight=float(data.get("content_weight", 1.0)),

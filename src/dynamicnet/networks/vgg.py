@@ -12,12 +12,18 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..errors import DynamicNetError
+
 # (out_channels per conv, "M" for max-pool), through conv4_3.
 _LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
 # Indices in ``features`` of the ReLUs whose outputs the losses use.
 FEATURE_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class PerceptualWeightsError(DynamicNetError, ValueError):
+    """Perceptual-network weights that are missing or not a VGG16."""
 
 
 class VGG16Features(nn.Module):
@@ -68,18 +74,18 @@ def load_vgg16(source: str | Path | None, seed: int = 0) -> tuple[VGG16Features,
     else:
         path = Path(source)
         if not path.is_file():
-            raise FileNotFoundError(f"perceptual weights not found: {path}")
+            raise PerceptualWeightsError(f"perceptual weights not found: {path}")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise ValueError(f"{path}: not a readable PyTorch weights file ({err})") from err
+            raise PerceptualWeightsError(f"{path}: not a readable PyTorch weights file ({err})") from err
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         wanted = {k: v for k, v in state.items() if k.startswith("features.")}
         wanted = {k: v for k, v in wanted.items() if int(k.split(".")[1]) < len(vgg.features)}
         missing, _ = vgg.load_state_dict(wanted, strict=False)
         if missing:
-            raise ValueError(f"{path}: not a VGG16 state dict (missing {missing[0]})")
+            raise PerceptualWeightsError(f"{path}: not a VGG16 state dict (missing {missing[0]})")
         record = {"source": "file", "file": path.name, "sha256": sha256_of(path)}
     vgg.requires_grad_(False)
     vgg.eval()

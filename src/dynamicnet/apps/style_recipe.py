@@ -1,0 +1,74 @@
+"""Turn a style recipe into a model, a dataset and training stages."""
+
+from __future__ import annotations
+
+import torch
+
+from ..data.folder import RandomCrops, list_images
+from ..losses.perceptual import StyleLoss, StyleObjective
+from ..networks.vgg import load_vgg16
+from ..training.recipe import Recipe
+from ..training.stages import Stage
+from . import style
+
+
+class StyleTraining:
+    """Everything the generic trainer needs for a style recipe."""
+
+    def __init__(self, recipe: Recipe, device: torch.device) -> None:
+        self.recipe = recipe
+        d = recipe.data
+        sets = recipe.tune_sets if recipe.variant == "multi" else None
+        config = style.default_config(recipe.variant, sets)
+        torch.manual_seed(int(d["seed"]))
+        self.model = style.build(config).to(device)
+        perceptual = d["perceptual"]
+        if perceptual != "random":
+            perceptual = recipe.resolve(perceptual)
+        self.vgg, self.perceptual_record = load_vgg16(perceptual)
+        self.vgg.to(device)
+        self.objectives = {
+            name: StyleObjective.from_dict(table, recipe.base_dir, name)
+            for name, table in d["objectives"].items()
+        }
+        self.files, self.ignored = list_images(recipe.resolve(d["data"]["photos"]))
+        self.dataset = RandomCrops(
+            self.files, int(d["data"]["crop"]), d["data"].get("resize"), int(d["seed"])
+        )
+        self.device = device
+
+    def _stage(self, name: str, trainable: str, alpha, table: dict, default_lr: float) -> Stage:
+        objective = self.objectives[table["objective"]]
+        criterion = StyleLoss(self.vgg, objective).to(self.device)
+
+        def loss(model, batch):
+            return criterion(model(batch, alpha=alpha), batch)
+
+        return Stage(
+            name=name,
+            trainable=trainable,
+            alpha=alpha,
+            loss=loss,
+            steps=int(table.get("steps", 1000)),
+            lr=float(table.get("lr", default_lr)),
+            objective=objective.to_dict(),
+        )
+
+    def stages(self) -> list[Stage]:
+        d = self.recipe.data
+        net = self.model.net
+        out = [self._stage("main", "main", 0.0, d["main"], 1e-3)]
+        for table in d["tune"]:
+            set_name = table.get("set", "default")
+            out.append(self._stage(f"tune:{set_name}", set_name, net.unit_alpha(set_name), table, 1e-4))
+        return out
+
+    def metadata(self, stages: list[Stage]) -> dict:
+        """What goes into the model file besides the architecture."""
+        return {
+            "name": self.recipe.name,
+            "objectives": {s.name: s.objective for s in stages},
+            "perceptual": self.perceptual_record,
+            "recipe": self.recipe.data,
+            "recipe_file": self.recipe.path.name,
+        }

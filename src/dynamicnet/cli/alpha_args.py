@@ -1,0 +1,47 @@
+"""Parse alpha settings typed on the command line.
+
+``0.5`` one value for every block; ``-0.6`` on dual models; ``0.2,0.7,1`` one value per
+block in block order; ``block1=0.7`` or ``starry=0.3,wave=0.7`` values by block or set
+name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..core import AlphaError, AlphaLike
+
+
+def _number(text: str, spec: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise AlphaError(f"bad alpha {spec!r}: {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise AlphaError(f"bad alpha {spec!r}: must be a finite number")
+    return value
+
+
+def parse_alpha(spec: str) -> AlphaLike:
+    spec = spec.strip()
+    if not spec:
+        raise AlphaError("bad alpha '': empty")
+    parts = [p.strip() for p in spec.split(",")]
+    if all("=" in p for p in parts):
+        out = {}
+        for part in parts:
+            name, _, value = part.partition("=")
+            name = name.strip()
+            if not name:
+                raise AlphaError(f"bad alpha {spec!r}: missing name before '='")
+            out[name] = _number(value, spec)
+        return out
+    if any("=" in p for p in parts):
+        raise AlphaError(f"bad alpha {spec!r}: use all 'name=value' or all plain numbers")
+    values = [_number(p, spec) for p in parts]
+    return values[0] if len(values) == 1 else values
+
+
+def alpha_label(spec: str) -> str:
+    """A file-name-safe label for an alpha setting."""
+    return re.sub(r"[^\w.=+-]+", "_", spec.strip().replace(",", "_"))

@@ -1,0 +1,255 @@
+"""The ``dynamicnet`` command. Each verb is a thin layer over the library.
+
+Errors a user can cause (bad paths, damaged images, wrong alpha, unreadable models)
+print one line on stderr and exit with status 2, leaving no partial output files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """An error to show the user as one line."""
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dynamicnet",
+        description="Dynamic-Net: move a trained network between two objectives with one knob, alpha.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    p = verbs.add_parser("train", help="train a Dynamic-Net from a recipe (both phases)")
+    p.add_argument("recipe", help="recipe file (TOML), see recipes/")
+    p.add_argument("--out", help="run folder (default: runs/NAME); holds checkpoint, log, model")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="override the recipe's precision")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)")
+    p.add_argument(
+        "--stop-after-steps",
+        type=int,
+        metavar="N",
+        help="checkpoint and stop after N steps (continue later with --resume)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = verbs.add_parser("stylize", help="stylize images at one or more alphas")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--model", "-m", required=True, help="model file (.safetensors)")
+    p.add_argument(
+        "--alpha",
+        "-a",
+        nargs="+",
+        default=None,
+        metavar="A",
+        help="alphas, one output each: 0.5 | -0.6 (dual) | 0.2,0.7,1 (per block) | "
+        "block1=0.7 | starry=0.3,wave=0.7 (block sets). Default: 0 0.5 1",
+    )
+    p.add_argument(
+        "--block-alpha",
+        nargs="+",
+        default=[],
+        metavar="SPEC",
+        help="extra per-block settings, one output each: 0.2,0.7,1 or block0=0.2,block2=1",
+    )
+    p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
+    p.add_argument("--sheet", action="store_true", help="also write sheet.png: images x alphas")
+    p.add_argument("--max-side", type=int, help="shrink inputs so the longer side is at most this")
+    p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+
+    p = verbs.add_parser("info", help="show a model file's metadata")
+    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("--json", action="store_true", help="print the raw JSON metadata")
+
+    p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
+    p.add_argument("checkpoint", help="the authors' .pth file")
+    p.add_argument("--variant", choices=["normal", "dual"], required=True)
+    p.add_argument("--out", "-o", required=True, help="output model file (.safetensors)")
+    return parser
+
+
+# --- verbs ----------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from ..training.trainer import train
+
+    train(
+        args.recipe,
+        args.out,
+        resume=args.resume,
+        precision=args.precision,
+        device=args.device,
+        stop_after_steps=args.stop_after_steps,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def _alpha_settings(args, model) -> list[tuple[str, object]]:
+    from .alpha_args import parse_alpha
+
+    settings = [(s, parse_alpha(s)) for s in (args.alpha or ["0", "0.5", "1"])]
+    for spec in args.block_alpha:
+        value = parse_alpha(spec)
+        if isinstance(value, dict) and set(value) - set(model.block_names):
+            unknown = sorted(set(value) - set(model.block_names))[0]
+            raise CommandError(
+                f"--block-alpha {spec!r}: unknown block {unknown!r}; "
+                f"blocks are {', '.join(model.block_names)}"
+            )
+        if not isinstance(value, (list, dict)):
+            raise CommandError(f"--block-alpha {spec!r}: give one value per block or name=value pairs")
+        settings.append((spec, value))
+    for _, value in settings:
+        model.net.coefficients(value)  # raises AlphaError for unknown names or wrong counts
+    return settings
+
+
+def cmd_stylize(args) -> int:
+    import torch
+
+    from .. import load
+    from ..data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
+    from ..data.sheet import contact_sheet
+    from .alpha_args import alpha_label
+
+    model = load(args.model, device=args.device)
+    if getattr(model, "task", None) != "style":
+        raise CommandError(f"{args.model}: a {model.task!r} model, not a style model")
+    settings = _alpha_settings(args, model)
+    if args.max_side is not None and args.max_side < 1:
+        raise CommandError("--max-side must be positive")
+    inputs = []
+    for name in args.images:
+        image = read_image(name, max_side=args.max_side)
+        inputs.append((Path(name), image))
+    stems = [p.stem for p, _ in inputs]
+    if len(set(stems)) != len(stems):
+        raise ImageReadError("two inputs share a file name; stylize them into different --out folders")
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
+    rows = []
+    for path, image in inputs:
+        row = []
+        for spec, alpha in settings:
+            with torch.inference_mode():
+                y = model(image.unsqueeze(0).to(args.device), alpha=alpha)[0]
+            target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}.{args.format}"
+            write_image(y, target)
+            print(target)
+            if args.sheet:
+                row.append(tensor_to_pil(y))
+        if args.sheet:
+            rows.append([tensor_to_pil(image), *row])
+    if args.sheet:
+        sheet = contact_sheet(rows, ["input", *[f"alpha={s}" for s, _ in settings]])
+        atomic_save(sheet, out_dir / "sheet.png")
+        print(out_dir / "sheet.png")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from ..io.model_file import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    print(f"model       {args.model}")
+    print(f"name        {meta.get('name', '-')}")
+    print(f"task        {meta.get('task')}  ({meta.get('architecture')})")
+    lo, hi = meta.get("alpha_range", [0, 1])
+    print(f"variant     {meta.get('variant')}  alpha trained on [{lo:g}, {hi:g}]; outside extrapolates")
+    print(f"block sets  {', '.join(meta.get('sets', []))}")
+    print("blocks")
+    for name, block in meta.get("blocks", {}).items():
+        print(f"  {name:<9} at {block['at']:<6} {block['channels']} channels")
+    objectives = meta.get("objectives")
+    if objectives:
+        print("objectives")
+        for stage, obj in objectives.items():
+            styles = ", ".join(
+                f"{s['image']}"
+                + (f" @{s['size']}px" if s.get("size") else "")
+                + (f" x{s['weight']:g}" if s.get("weight", 1) != 1 else "")
+                for s in obj["styles"]
+            )
+            terms = f"content {obj['content_weight']:g}, style {obj['style_weight']:g}"
+            if obj.get("tv_weight"):
+                terms += f", tv {obj['tv_weight']:g}"
+            print(f"  {stage:<12} {terms}; {styles}")
+    perceptual = meta.get("perceptual")
+    if perceptual:
+        desc = perceptual.get("file") or perceptual.get("source")
+        digest = perceptual.get("sha256")
+        print(f"perceptual  {desc}" + (f" (sha256 {digest[:12]}...)" if digest else ""))
+    training = meta.get("training")
+    if training:
+        steps = ", ".join(f"{k} {v}" for k, v in training["steps"].items())
+        print(f"training    {steps} steps; {training['precision']}; {training['processes']} process(es)")
+    if "source" in meta:
+        print(f"source      {json.dumps(meta['source'])}")
+    print(f"weights     stored as {meta.get('stored_dtype', 'float32')}")
+    return 0
+
+
+def cmd_import_official(args) -> int:
+    from ..io.model_file import save_model
+    from ..io.official import import_official
+
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        raise CommandError(f"{out}: the output should end in .safetensors")
+    model = import_official(args.checkpoint, args.variant)
+    save_model(model, out)
+    print(f"wrote {out}")
+    return 0
+
+
+VERBS = {
+    "train": cmd_train,
+    "stylize": cmd_stylize,
+    "info": cmd_info,
+    "import-official": cmd_import_official,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(f"dynamicnet {__version__}")
+        return 0
+    if args.verb is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from ..errors import DynamicNetError
+
+    try:
+        return VERBS[args.verb](args)
+    except (CommandError, DynamicNetError) as err:
+        print(f"dynamicnet {args.verb}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # disk full, unwritable folder, ...
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"dynamicnet {args.verb}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"dynamicnet {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Training photos from any folder: recursive listing, random crops, bad files skipped and counted.
+
+Sample ``i`` of stage ``s`` is a pure function of (seed, s, i): which file (an epoch-wise
+permutation) and where to crop. That is what lets a resumed run see exactly the data
+an uninterrupted run would have seen, with any number of loader workers or processes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset, Sampler
+
+from ..errors import DynamicNetError
+from .images import IMAGE_SUFFIXES, pil_to_tensor, resize_shorter, to_rgb8
+
+
+class DatasetError(DynamicNetError, ValueError):
+    """A training folder that cannot be used at all."""
+
+
+def list_images(root: str | Path) -> tuple[list[Path], int]:
+    """Image files under ``root`` (recursively, sorted) and the number of other files ignored."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder")
+    files, ignored = [], 0
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(path)
+            else:
+                ignored += 1
+    if not files:
+        raise DatasetError(f"{root}: no image files found (searched recursively)")
+    return files, ignored
+
+
+class RandomCrops(Dataset):
+    """Square random crops (with random horizontal flips) of photos scaled to a shorter side.
+
+    Items are indexed by ``(stage, i)`` keys from :class:`StepSampler` and come back as
+    ``(image, skipped)``: ``skipped`` names the unreadable files passed over for this item.
+    """
+
+    def __init__(self, files: list[Path], crop: int, resize: int | None = None, seed: int = 0):
+        self.files = list(files)
+        self.crop = crop
+        self.resize = resize or crop
+        if self.resize < crop:
+            raise ValueError(f"resize ({self.resize}) must be at least the crop size ({crop})")
+        self.seed = seed
+        # Small folders stay decoded in memory; large ones are decoded per sample.
+        self.cache = len(self.files) <= 2000
+        self._cache: dict[int, Image.Image] = {}
+        self._bad: set[int] = set()
+        self._perms: dict[tuple[int, int], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _permutation(self, stage: int, epoch: int) -> np.ndarray:
+        key = (stage, epoch)
+        if key not in self._perms:
+            self._perms = {key: np.random.default_rng([self.seed, stage, epoch]).permutation(len(self))}
+        return self._perms[key]
+
+    def _load(self, index: int) -> Image.Image | None:
+        if index in self._bad:
+            return None
+        if index not in self._cache:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    with Image.open(self.files[index]) as img:
+                        img.draft("RGB", (self.resize, self.resize))
+                        img.load()
+                        img = ImageOps.exif_transpose(img)
+                img = resize_shorter(to_rgb8(img), self.resize)
+            except Exception:  # noqa: BLE001 - any decoder failure means "skip this file"
+                self._bad.add(index)
+                return None
+            if not self.cache:
+                return img
+            self._cache[index] = img
+        return self._cache[index]
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, str]:
+        stage, i = key
+        n = len(self)
+        skipped = []
+        for attempt in range(n):
+            j = i + attempt
+            index = int(self._permutation(stage, j // n)[j % n])
+            img = self._load(index)
+            if img is not None:
+                break
+            skipped.append(str(self.files[index]))
+        else:
+            raise RuntimeError("none of the training images could be read")
+        rng = np.random.default_rng([self.seed, stage, i, 1])
+        w, h = img.size
+        left = int(rng.integers(0, w - self.crop + 1))
+        top = int(rng.integers(0, h - self.crop + 1))
+        patch = img.crop((left, top, left + self.crop, top + self.crop))
+        if rng.random() < 0.5:
+            patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return pil_to_tensor(patch), "\n".join(skipped)
+
+
+class StepSampler(Sampler):
+    """Keys for steps ``start..steps-1`` of one stage; process ``rank`` of ``world`` takes its share."""
+
+    def __init__(self, stage: int, start: int, steps: int, batch: int, rank: int = 0, world: int = 1):
+        self.stage, self.start, self.steps = stage, start, steps
+        self.batch, self.rank, self.world = batch, rank, world
+
+    def __len__(self) -> int:
+        return (self.steps - self.start) * self.batch
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            first = (step * self.world + self.rank) * self.batch
+            for k in range(self.batch):
+                yield (self.stage, first + k)

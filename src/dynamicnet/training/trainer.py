@@ -1,0 +1,294 @@
+"""One trainer for both phases and any task.
+
+Phase 1 trains the main network on O_0 (alpha = 0, no block runs). Phase 2 freezes it
+and trains each block set at its unit alpha on its own objective. Checkpoints are
+atomic and carry everything needed to continue exactly: weights, optimizer state and
+the position in the stage (the data order is a function of the position). Under
+``torchrun`` the same code runs DistributedDataParallel (gloo on CPU, nccl on GPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..data.folder import StepSampler
+from ..errors import DynamicNetError
+from ..io.model_file import save_model
+from .checkpoint import load_checkpoint, save_checkpoint
+from .recipe import Recipe
+from .stages import Stage
+
+CHECKPOINT = "checkpoint.pt"
+MODEL_FILE = "model.safetensors"
+
+
+class TrainingError(DynamicNetError, RuntimeError):
+    """A training run that cannot start or continue (the message says why and what to do)."""
+
+
+@dataclass
+class RunContext:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device: str | None) -> RunContext:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if world <= 1:
+        return RunContext(device=torch.device(device))
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    if device.startswith("cuda"):
+        torch.cuda.set_device(local_rank)
+        dev = torch.device("cuda", local_rank)
+        backend = "nccl"
+    else:
+        dev = torch.device("cpu")
+        backend = "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return RunContext(rank=rank, world=world, device=dev)
+
+
+def _select_trainable(model: torch.nn.Module, stage: Stage) -> list[torch.nn.Parameter]:
+    net = model.net
+    net.requires_grad_(False)
+    if stage.trainable == "main":
+        net.unfreeze_base()
+    else:
+        net.freeze_base()
+        for p in net.block_parameters(stage.trainable):
+            p.requires_grad_(True)
+    model.train()
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _autocast(precision: str, device: torch.device):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def build_task(recipe: Recipe, device: torch.device):
+    from ..apps.style_recipe import StyleTraining
+
+    return StyleTraining(recipe, device)
+
+
+def train(
+    recipe_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    precision: str | None = None,
+    device: str | None = None,
+    stop_after_steps: int | None = None,
+    progress: bool = True,
+) -> Path | None:
+    """Run (or continue) a recipe; returns the model file, or None if stopped early.
+
+    ``stop_after_steps`` ends this invocation after that many optimisation steps with a
+    checkpoint written, as an interruption would; ``resume=True`` continues from it.
+    """
+    recipe = Recipe.load(recipe_path)
+    out_dir = Path(out) if out is not None else Path("runs") / recipe.name
+    ckpt_path = out_dir / CHECKPOINT
+    settings = recipe.data["train"]
+    precision = precision or settings["precision"]
+    if precision not in ("fp32", "bf16"):
+        raise TrainingError(f"precision must be fp32 or bf16, got {precision!r}")
+
+    ckpt = None
+    if ckpt_path.exists():
+        if not resume:
+            raise TrainingError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
+        ckpt = load_checkpoint(ckpt_path)
+        if ckpt["recipe_hash"] != recipe.hash:
+            raise TrainingError(
+                f"{ckpt_path} was made by a different version of {recipe.path.name}; "
+                "restore that recipe or train into another --out"
+            )
+
+    ctx = _init_distributed(device)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        task = build_task(recipe, ctx.device)
+        model = task.model
+        stages = task.stages()
+        first_stage, first_step, bad_files = 0, 0, set()
+        if ckpt is not None:
+            model.load_state_dict(ckpt["model"])
+            first_stage, first_step = ckpt["stage"], ckpt["step"]
+            bad_files = set(ckpt.get("bad_files", []))
+            if ctx.is_main:
+                print(f"resuming {recipe.name} at stage {first_stage}, step {first_step}")
+        elif ctx.is_main and resume:
+            print(f"no checkpoint in {out_dir}: starting from the beginning")
+        if ctx.is_main and task.ignored:
+            print(f"ignored {task.ignored} non-image files in the photo folder")
+
+        budget = [stop_after_steps]
+        log_path = out_dir / "log.jsonl"
+        for index in range(first_stage, len(stages)):
+            start = first_step if index == first_stage else 0
+            opt_state = ckpt["optimizer"] if (ckpt is not None and index == first_stage) else None
+            finished = _run_stage(
+                task,
+                stages,
+                index,
+                start,
+                opt_state,
+                ctx,
+                precision,
+                recipe,
+                ckpt_path,
+                bad_files,
+                budget,
+                log_path,
+                progress,
+            )
+            out_of_budget = budget[0] is not None and budget[0] <= 0
+            if not finished or (out_of_budget and index + 1 < len(stages)):
+                return None
+
+        if not ctx.is_main:
+            return None
+        config = dict(model.config)
+        config.update(task.metadata(stages))
+        config["training"] = {
+            "precision": precision,
+            "processes": ctx.world,
+            "steps": {s.name: s.steps for s in stages},
+            "unreadable_files_skipped": len(bad_files),
+        }
+        model.config = config
+        fp16 = bool(settings.get("fp16_weights"))
+        path = save_model(model, out_dir / MODEL_FILE, dtype=torch.float16 if fp16 else None)
+        if bad_files:
+            print(f"skipped {len(bad_files)} unreadable training files (listed in {log_path})")
+        print(f"wrote {path}")
+        return path
+    finally:
+        if ctx.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _run_stage(
+    task,
+    stages,
+    index,
+    start,
+    opt_state,
+    ctx,
+    precision,
+    recipe,
+    ckpt_path,
+    bad_files,
+    budget,
+    log_path,
+    progress,
+) -> bool:
+    """Train one stage from ``start``; False if the step budget ran out first."""
+    stage = stages[index]
+    model = task.model
+    settings = recipe.data["train"]
+    every = max(1, int(settings["checkpoint_every"]))
+    log_every = max(1, int(settings["log_every"]))
+    params = _select_trainable(model, stage)
+    optimizer = torch.optim.Adam(params, lr=stage.lr)
+    if opt_state is not None:
+        optimizer.load_state_dict(opt_state)
+    wrapped = DistributedDataParallel(model) if ctx.world > 1 else model
+
+    def checkpoint(next_stage: int, next_step: int, opt) -> None:
+        if ctx.is_main:
+            save_checkpoint(
+                {
+                    "recipe_hash": recipe.hash,
+                    "stage": next_stage,
+                    "step": next_step,
+                    "model": model.state_dict(),
+                    "optimizer": opt,
+                    "bad_files": sorted(bad_files),
+                },
+                ckpt_path,
+            )
+
+    data = recipe.data["data"]
+    batch = int(data["batch"])
+    loader = DataLoader(
+        task.dataset,
+        batch_size=batch,
+        sampler=StepSampler(index, start, stage.steps, batch, ctx.rank, ctx.world),
+        num_workers=int(data.get("workers", 0)),
+    )
+    bar = tqdm(
+        total=stage.steps,
+        initial=start,
+        desc=stage.name,
+        disable=not (progress and ctx.is_main),
+        dynamic_ncols=True,
+    )
+    step = start
+    t0 = time.perf_counter()
+    for images, skipped in loader:
+        images = images.to(ctx.device, non_blocking=True)
+        with _autocast(precision, ctx.device):
+            terms = stage.loss(wrapped, images)
+        loss = terms["loss"]
+        if not math.isfinite(loss.item()):
+            raise TrainingError(
+                f"loss became {loss.item()} at {stage.name} step {step}; the last checkpoint "
+                f"({ckpt_path}) is intact: lower the learning rate or the style weight"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        for names in skipped:
+            for name in filter(None, names.split("\n")):
+                if name not in bad_files:
+                    bad_files.add(name)
+                    if ctx.is_main:
+                        tqdm.write(f"skipped unreadable file: {name}")
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+        bar.update(1)
+        if ctx.is_main and (step % log_every == 0 or step == stage.steps):
+            seconds = (time.perf_counter() - t0) / (step - start)
+            with open(log_path, "a", encoding="utf-8") as fh:
+                fh.write(
+                    json.dumps({"stage": stage.name, "step": step, **values, "s_per_step": seconds}) + "\n"
+                )
+        if budget[0] is not None:
+            budget[0] -= 1
+        if step == stage.steps:
+            break
+        if budget[0] is not None and budget[0] <= 0:
+            checkpoint(index, step, optimizer.state_dict())
+            bar.close()
+            return False
+        if step % every == 0:
+            checkpoint(index, step, optimizer.state_dict())
+    bar.close()
+    checkpoint(index + 1, 0, None)
+    return True
