@@ -10,18 +10,26 @@ def contact_sheet(
 ) -> Image.Image:
     """Rows of images (each shrunk to fit a ``cell`` x ``cell`` box) under column labels."""
     cols = max(len(r) for r in rows)
+    thumbs = []
+    for row in rows:
+        thumbs.append([])
+        for img in row:
+            thumb = img.copy()
+            thumb.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+            thumbs[-1].append(thumb)
+    heights = [max(t.height for t in row) for row in thumbs]
     font = ImageFont.load_default(size=max(12, cell // 14))
     label_h = font.size + 2 * pad
-    sheet = Image.new("RGB", (cols * (cell + pad) + pad, label_h + len(rows) * (cell + pad)), "white")
+    size = (cols * (cell + pad) + pad, label_h + sum(heights) + pad * len(rows))
+    sheet = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(sheet)
     for c, text in enumerate(labels[:cols]):
         x = pad + c * (cell + pad) + cell // 2
         draw.text((x, label_h // 2), text, fill="black", font=font, anchor="mm")
-    for r, row in enumerate(rows):
-        for c, img in enumerate(row):
-            thumb = img.copy()
-            thumb.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+    y = label_h
+    for row, height in zip(thumbs, heights):
+        for c, thumb in enumerate(row):
             x = pad + c * (cell + pad) + (cell - thumb.width) // 2
-            y = label_h + r * (cell + pad) + (cell - thumb.height) // 2
-            sheet.paste(thumb, (x, y))
+            sheet.paste(thumb, (x, y + (height - thumb.height) // 2))
+        y += height + pad
     return sheet

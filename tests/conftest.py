@@ -1,0 +1,82 @@
+"""Shared fixtures: tiny images and recipes made on the fly (no network, no ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+torch.set_num_threads(2)
+
+
+def make_photo(path: Path, size=(48, 40), seed: int = 0) -> Path:
+    """A smooth random colour image with some structure, saved as JPEG or PNG by extension."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(xx * rng.uniform(3, 9)), np.cos(yy * rng.uniform(3, 9)), xx * yy], -1)
+    arr = ((base - base.min()) / (np.ptp(base) + 1e-6) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr, "RGB").save(path)
+    return path
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    for i in range(5):
+        make_photo(folder / f"p{i}.jpg", size=(48 + 4 * i, 40), seed=i)
+    make_photo(folder / "nested" / "deeper.png", size=(44, 44), seed=9)
+    return folder
+
+
+@pytest.fixture
+def style_image(tmp_path: Path) -> Path:
+    return make_photo(tmp_path / "style.png", size=(40, 40), seed=42)
+
+
+def write_recipe(
+    path: Path, photos: Path, style: Path, *, variant="single", sets=None, steps=(3, 3), extra=""
+) -> Path:
+    sets = sets or {"single": ["default"], "dual": ["high", "low"]}.get(variant)
+    tunes = "\n".join(
+        f'[[tune]]\nset = "{s}"\nobjective = "o{i + 1}"\nsteps = {steps[1]}\nlr = 1e-3\n'
+        for i, s in enumerate(sets)
+    )
+    objectives = "\n".join(
+        f'[objectives.o{i}]\nstyle = "{style}"\nstyle_size = {24 + 8 * i}\nstyle_weight = {10 ** (5 + i)}\n'
+        for i in range(len(sets) + 1)
+    )
+    path.write_text(
+        f'name = "tiny"\nseed = 3\nperceptual = "random"\n{extra}\n'
+        f'[model]\nvariant = "{variant}"\n'
+        f'[data]\nphotos = "{photos}"\ncrop = 32\nresize = 36\nbatch = 2\n'
+        f"[train]\ncheckpoint_every = 2\nlog_every = 1\n"
+        f"{objectives}\n"
+        f'[main]\nobjective = "o0"\nsteps = {steps[0]}\nlr = 1e-3\n'
+        f"{tunes}"
+    )
+    return path
+
+
+@pytest.fixture
+def recipe(tmp_path: Path, photo_dir: Path, style_image: Path) -> Path:
+    return write_recipe(tmp_path / "tiny.toml", photo_dir, style_image)
+
+
+@pytest.fixture
+def recipe_factory(tmp_path: Path, photo_dir: Path, style_image: Path):
+    """write_recipe bound to this test's photos and style image."""
+
+    def factory(name="tiny.toml", **kwargs) -> Path:
+        return write_recipe(tmp_path / name, photo_dir, style_image, **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def photo_factory():
+    return make_photo
