@@ -1,0 +1,135 @@
+"""Two-phase training: exact resume, frozen base, bad files, variants, precision, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import dynamicnet
+from dynamicnet.training.checkpoint import load_checkpoint
+from dynamicnet.training.recipe import RecipeError
+from dynamicnet.training.trainer import TrainingError, train
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def test_resume_ends_with_the_same_weights(recipe, tmp_path):
+    straight = train(recipe, tmp_path / "straight", progress=False)
+    out = tmp_path / "interrupted"
+    assert train(recipe, out, stop_after_steps=2, progress=False) is None  # mid main stage
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
+    assert train(recipe, out, resume=True, stop_after_steps=2, progress=False) is None  # crosses stages
+    resumed = train(recipe, out, resume=True, progress=False)
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_phase_two_leaves_the_main_network_untouched(recipe, tmp_path):
+    out = tmp_path / "run"
+    train(recipe, out, stop_after_steps=3, progress=False)  # exactly the main stage
+    after_main = load_checkpoint(out / "checkpoint.pt")
+    assert after_main["stage"] == 1
+    final = weights(train(recipe, out, resume=True, progress=False))
+    for key, value in after_main["model"].items():
+        if key.startswith("net.base."):
+            assert torch.equal(final[key], value), key
+        if key.startswith("net.blocks."):
+            assert not torch.equal(final[key], value), f"{key} was not trained"
+
+
+def test_refuses_to_overwrite_and_checks_recipe(recipe, tmp_path):
+    out = tmp_path / "run"
+    train(recipe, out, stop_after_steps=1, progress=False)
+    with pytest.raises(TrainingError, match="--resume"):
+        train(recipe, out, progress=False)
+    recipe.write_text(recipe.read_text().replace("seed = 3", "seed = 4"))
+    with pytest.raises(TrainingError, match="different version"):
+        train(recipe, out, resume=True, progress=False)
+
+
+def test_unreadable_files_are_skipped_and_counted(recipe, photo_dir, tmp_path, capsys):
+    good = (photo_dir / "p0.jpg").read_bytes()
+    (photo_dir / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    (photo_dir / "text.png").write_text("not an image")
+    (photo_dir / "notes.txt").write_text("ignored: not an image extension")
+    recipe.write_text(recipe.read_text().replace("steps = 3", "steps = 6"))
+    path = train(recipe, tmp_path / "run", progress=False)
+    meta = dynamicnet.read_metadata(path)
+    assert meta["training"]["unreadable_files_skipped"] == 2
+    out = capsys.readouterr().out
+    assert "skipped 2 unreadable training files" in out
+    assert "ignored 1 non-image files" in out
+
+
+def test_bf16_precision_trains(recipe, tmp_path):
+    path = train(recipe, tmp_path / "run", precision="bf16", progress=False)
+    model = dynamicnet.load(path)
+    assert dynamicnet.read_metadata(path)["training"]["precision"] == "bf16"
+    with torch.no_grad():
+        y = model(torch.rand(1, 3, 20, 24), alpha=0.5)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize(
+    ("variant", "sets", "unit"),
+    [("dual", ["high", "low"], -1.0), ("multi", ["starry", "wave"], {"wave": 1.0})],
+)
+def test_variants_train_every_set(recipe_factory, tmp_path, variant, sets, unit):
+    recipe = recipe_factory(variant=variant, sets=sets, steps=(2, 2))
+    path = train(recipe, tmp_path / "run", progress=False)
+    model = dynamicnet.load(path)
+    meta = dynamicnet.read_metadata(path)
+    assert model.set_names == sets and meta["variant"] == variant
+    assert list(meta["objectives"]) == ["main", *[f"tune:{s}" for s in sets]]
+    x = torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        assert not torch.allclose(model(x, alpha=unit), model(x, alpha=0.0))
+
+
+def test_recipe_errors(recipe_factory, tmp_path):
+    bad = recipe_factory(variant="single", sets=["high", "low"])
+    with pytest.raises(RecipeError, match="single-variant"):
+        train(bad, tmp_path / "a", progress=False)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("name = [unclosed")
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        train(broken, tmp_path / "b", progress=False)
+
+
+def test_torchrun_two_processes_matches_one_process(recipe, tmp_path):
+    """2 processes x batch 1 see the same samples as 1 process x batch 2, and DDP averages grads."""
+    recipe.write_text(recipe.read_text().replace("batch = 2", "batch = 1"))
+    single_recipe = tmp_path / "single.toml"
+    single_recipe.write_text(recipe.read_text().replace("batch = 1", "batch = 2"))
+    single = train(single_recipe, tmp_path / "single", progress=False)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "dynamicnet.cli.main", "train", str(recipe), "--out", str(tmp_path / "ddp"),
+        "--no-progress", "--device", "cpu",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = tmp_path / "ddp" / "model.safetensors"
+    assert dynamicnet.read_metadata(path)["training"]["processes"] == 2
+    # Conv biases in front of InstanceNorm get ~0 true gradient, which Adam turns into
+    # noise-sized steps, so compare what the networks compute rather than every weight.
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        one, two = dynamicnet.load(single), dynamicnet.load(path)
+        for alpha in (0.0, 1.0):
+            assert torch.allclose(one(x, alpha=alpha), two(x, alpha=alpha), atol=5e-3)
+        assert not torch.allclose(one(x, alpha=1.0), one(x, alpha=0.0), atol=1e-2)
+    log = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "main"] == [1, 2, 3]
