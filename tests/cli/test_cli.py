@@ -176,7 +176,9 @@ def _mode_images(tmp_path: Path) -> dict[str, Path]:
 def test_every_pillow_mode_and_exif_orientation(capsys, model_file, tmp_path):
     files = _mode_images(tmp_path)
     out = tmp_path / "out"
-    code, _, err = run(capsys, "stylize", *files.values(), "--model", model_file, "--alpha", "1", "--out", out)
+    code, _, err = run(
+        capsys, "stylize", *files.values(), "--model", model_file, "--alpha", "1", "--out", out
+    )
     assert code == 0, err
     for mode, path in files.items():
         result = Image.open(out / f"{path.stem}_alpha=1.png")

@@ -439,7 +439,7 @@ def test_not_a_state_dict(tmp_path):
 def test_non_tensor_entry(ref_normal, tmp_path):
     state = ref_normal.state_dict()
     state["main.in1.weight"] = "not a tensor"
-    with pytest.raises(OfficialImportError, match="not a tensor"):
+    with pytest.raises(OfficialImportError, match="not a floating-point tensor"):
         import_official(_save(state, tmp_path / "string.pth"), "normal")
 
 
@@ -482,3 +482,19 @@ def test_pickled_python_objects_are_refused_not_run(ref_normal, tmp_path):
     torch.load(payload, weights_only=False)
     assert _EXECUTED == ["payload ran"]
     _EXECUTED.clear()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {1: torch.zeros(3)},  # non-string key
+        {"main.res1.in1.conv2d.weight": torch.zeros(128)},  # not an official spelling
+        {"main.res1.conv1.weight": torch.zeros(128, 128, 3, 3)},  # conv without .conv2d
+        {"main.in1.weight": torch.zeros(32, dtype=torch.int64)},  # integer tensor
+    ],
+)
+def test_malformed_keys_and_values(tmp_path, bad):
+    path = tmp_path / "odd.pth"
+    torch.save(bad, path)
+    with pytest.raises(OfficialImportError):
+        import_official(path, "normal")

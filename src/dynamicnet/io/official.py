@@ -24,7 +24,7 @@ _MAIN = {
     "deconv2.conv2d": "up2.conv", "in5": "up2.norm",
     "deconv3.conv2d": "out",
 }  # fmt: skip
-_RES = re.compile(r"^res(\d)\.(conv|in)([12])(?:\.conv2d)?$")
+_RES = re.compile(r"^res([1-5])\.(?:conv([12])\.conv2d|in([12]))$")
 _BLOCK_SETS = {
     "normal": {"tuning_blocks": "default"},
     "dual": {"tuning_blocks_higher": "high", "tuning_blocks_lower": "low"},
@@ -44,8 +44,8 @@ def _rename(key: str, variant: str) -> str:
             return f"net.base.{_MAIN[module]}.{param}"
         match = _RES.match(module)
         if match:
-            index, kind, which = match.groups()
-            ours = f"conv{which}" if kind == "conv" else f"norm{which}"
+            index, conv, norm = match.groups()
+            ours = f"conv{conv}" if conv else f"norm{norm}"
             return f"net.base.res{index}.{ours}.{param}"
     elif prefix in _BLOCK_SETS[variant]:
         block, _, conv = module.partition(".")
@@ -63,8 +63,10 @@ def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleMod
     expected = model.state_dict()
     renamed = {}
     for key, value in state.items():
-        if not isinstance(value, Tensor):
-            raise OfficialImportError(f"entry {key!r} is not a tensor")
+        if not isinstance(key, str):
+            raise OfficialImportError(f"key {key!r} is not a parameter name")
+        if not isinstance(value, Tensor) or not value.is_floating_point():
+            raise OfficialImportError(f"entry {key!r} is not a floating-point tensor")
         ours = _rename(key, variant)
         if ours not in expected:
             raise OfficialImportError(f"unexpected key {key!r} for the {variant!r} variant")

@@ -83,7 +83,10 @@ def load_vgg16(source: str | Path | None, seed: int = 0) -> tuple[VGG16Features,
             state = state["state_dict"]
         wanted = {k: v for k, v in state.items() if k.startswith("features.")}
         wanted = {k: v for k, v in wanted.items() if int(k.split(".")[1]) < len(vgg.features)}
-        missing, _ = vgg.load_state_dict(wanted, strict=False)
+        try:
+            missing, _ = vgg.load_state_dict(wanted, strict=False)
+        except RuntimeError as err:
+            raise PerceptualWeightsError(f"{path}: not a VGG16 state dict ({err})") from err
         if missing:
             raise PerceptualWeightsError(f"{path}: not a VGG16 state dict (missing {missing[0]})")
         record = {"source": "file", "file": path.name, "sha256": sha256_of(path)}

@@ -1,0 +1,68 @@
+"""Image reading and the training-folder dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dynamicnet.data.folder import DatasetError, RandomCrops, StepSampler, list_images
+from dynamicnet.data.images import ImageReadError, read_image, write_image
+
+
+def test_sixteen_bit_keeps_its_range(tmp_path):
+    arr = np.full((4, 5), 65535 // 2, dtype=np.uint16)
+    Image.fromarray(arr).save(tmp_path / "g16.png")
+    x = read_image(tmp_path / "g16.png")
+    assert x.shape == (3, 4, 5) and torch.allclose(x, torch.full_like(x, 0.5), atol=1e-3)
+
+
+def test_transparency_is_composited_over_white(tmp_path):
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)  # fully transparent black
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
+    assert torch.equal(read_image(tmp_path / "t.png"), torch.ones(3, 2, 2))
+
+
+def test_read_errors_name_the_file(tmp_path):
+    (tmp_path / "a.png").write_text("hello")
+    with pytest.raises(ImageReadError, match="a.png: not an image"):
+        read_image(tmp_path / "a.png")
+    with pytest.raises(ImageReadError, match="is a folder"):
+        read_image(tmp_path)
+
+
+def test_write_is_atomic_and_clamps(tmp_path):
+    x = torch.tensor([-1.0, 0.5, 2.0]).view(3, 1, 1).expand(3, 2, 2)
+    write_image(x, tmp_path / "o.png")
+    assert np.asarray(Image.open(tmp_path / "o.png"))[0, 0].tolist() == [0, 128, 255]
+    assert [p.name for p in tmp_path.iterdir()] == ["o.png"]
+
+
+def test_samples_are_a_function_of_the_key(photo_dir):
+    files, ignored = list_images(photo_dir)
+    assert len(files) == 6 and ignored == 0  # includes the nested folder
+    a, b = RandomCrops(files, 16, 24, seed=1), RandomCrops(files, 16, 24, seed=1)
+    keys = list(StepSampler(stage=1, start=0, steps=4, batch=3))
+    for key in keys[::-1]:  # order of access does not matter
+        assert torch.equal(a[key][0], b[key][0])
+    assert a[keys[0]][0].shape == (3, 16, 16)
+    # two processes split each step's samples without overlap
+    ranks = [list(StepSampler(0, 2, 4, 2, rank=r, world=2)) for r in range(2)]
+    assert not set(ranks[0]) & set(ranks[1])
+    assert sorted(ranks[0] + ranks[1]) == list(StepSampler(0, 2, 4, 4))
+
+
+def test_every_file_is_seen_each_epoch(photo_dir):
+    files, _ = list_images(photo_dir)
+    data = RandomCrops(files, 16, 24, seed=0)
+    seen = {int(data._permutation(0, 0)[i]) for i in range(len(files))}
+    assert seen == set(range(len(files)))
+
+
+def test_empty_or_missing_folder(tmp_path):
+    with pytest.raises(DatasetError, match="no such folder"):
+        list_images(tmp_path / "absent")
+    (tmp_path / "readme.txt").write_text("no images here")
+    with pytest.raises(DatasetError, match="no image files"):
+        list_images(tmp_path)

@@ -1,0 +1,62 @@
+"""Losses: Gram normalisation, VGG layer numbering, objectives from recipe tables."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dynamicnet.losses.perceptual import StyleLoss, StyleObjective, gram
+from dynamicnet.networks.vgg import PerceptualWeightsError, VGG16Features, load_vgg16
+from dynamicnet.training.recipe import RecipeError
+
+
+def test_gram_is_normalised_by_chw():
+    f = torch.ones(1, 2, 3, 4)
+    assert torch.allclose(gram(f), torch.full((1, 2, 2), 12 / 24))
+
+
+def test_vgg_returns_the_four_relu_layers():
+    vgg = VGG16Features()
+    out = vgg(torch.rand(1, 3, 32, 32))
+    assert {k: tuple(v.shape[1:]) for k, v in out.items()} == {
+        "relu1_2": (64, 32, 32), "relu2_2": (128, 16, 16),
+        "relu3_3": (256, 8, 8), "relu4_3": (512, 4, 4),
+    }  # fmt: skip
+
+
+def test_torchvision_layout_loads(tmp_path):
+    source = VGG16Features()
+    state = {f"features.{k}": v for k, v in source.features.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(2, 2)  # ignored
+    torch.save(state, tmp_path / "vgg16.pth")
+    vgg, record = load_vgg16(tmp_path / "vgg16.pth")
+    assert record["source"] == "file" and len(record["sha256"]) == 64
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(vgg(x)["relu4_3"], source(x)["relu4_3"])
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(PerceptualWeightsError):
+        load_vgg16(tmp_path / "bad.pth")
+
+
+def test_style_loss_prefers_the_style(style_image, photo_factory, tmp_path):
+    objective = StyleObjective.from_dict({"style": str(style_image), "style_weight": 1e5}, name="o")
+    vgg, _ = load_vgg16("random")
+    loss = StyleLoss(vgg, objective)
+    content = torch.rand(1, 3, 32, 32)
+    from dynamicnet.data.images import read_image
+
+    styled = torch.nn.functional.interpolate(read_image(style_image)[None], size=(32, 32))
+    on_content = loss(content, content)
+    assert on_content["content"] == 0
+    assert loss(styled, content)["style"] < on_content["style"]
+
+
+def test_objective_tables(tmp_path):
+    mixed = StyleObjective.from_dict(
+        {"styles": [{"image": "a.jpg", "size": 64, "weight": 0.5}, {"image": "/abs/b.jpg"}]},
+        base_dir=tmp_path,
+    )
+    assert mixed.styles[0].image == str(tmp_path / "a.jpg") and mixed.styles[1].image == "/abs/b.jpg"
+    assert mixed.to_dict()["styles"][0] == {"image": "a.jpg", "size": 64, "weight": 0.5}
+    with pytest.raises(RecipeError, match="unknown keys"):
+        StyleObjective.from_dict({"style": "a.jpg", "style_wieght": 3})
