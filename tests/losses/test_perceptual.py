@@ -60,3 +60,16 @@ def test_objective_tables(tmp_path):
     assert mixed.to_dict()["styles"][0] == {"image": "a.jpg", "size": 64, "weight": 0.5}
     with pytest.raises(RecipeError, match="unknown keys"):
         StyleObjective.from_dict({"style": "a.jpg", "style_wieght": 3})
+
+
+def test_auto_uses_the_hub_cache_file_or_falls_back_to_random(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    _, record = load_vgg16("auto")
+    assert record["source"] == "random" and "no ImageNet VGG16 found" in capsys.readouterr().err
+    source = VGG16Features()
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(source.state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
+    vgg, record = load_vgg16("auto")
+    assert record["file"] == "vgg16-397923af.pth"
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(vgg(x)["relu2_2"], source(x)["relu2_2"])

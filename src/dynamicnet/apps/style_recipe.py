@@ -23,7 +23,7 @@ class StyleTraining:
         torch.manual_seed(int(d["seed"]))
         self.model = style.build(config).to(device)
         perceptual = d["perceptual"]
-        if perceptual != "random":
+        if perceptual not in ("random", "auto"):
             perceptual = recipe.resolve(perceptual)
         self.vgg, self.perceptual_record = load_vgg16(perceptual)
         self.vgg.to(device)

@@ -7,6 +7,8 @@ torchvision's so its state dicts load directly.
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
 from pathlib import Path
 
 import torch
@@ -20,6 +22,9 @@ _LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
 FEATURE_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# torchvision's ImageNet VGG16; the name carries the start of the file's sha256.
+TORCHVISION_FILE = "vgg16-397923af.pth"
+_FEATURE_KEY = re.compile(r"^features\.(\d+)\.(weight|bias)$")
 
 
 class PerceptualWeightsError(DynamicNetError, ValueError):
@@ -59,16 +64,31 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def find_torchvision_vgg16() -> Path | None:
+    """torchvision's VGG16 file in the torch hub cache, if a torchvision download left it there."""
+    path = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
+    return path if path.is_file() else None
+
+
 def load_vgg16(source: str | Path | None, seed: int = 0) -> tuple[VGG16Features, dict]:
     """A frozen VGG16 trunk and a record of where its weights came from.
 
     ``source`` is a torchvision-layout file (``features.N.weight``; loaded with
-    ``weights_only=True``) or None / "random" for a seeded random init (tests only:
-    random features give colour blobs, not style transfer).
+    ``weights_only=True``); "auto" for torchvision's file in the torch hub cache when
+    present and random init otherwise (with a warning); None / "random" for a seeded
+    random init (tests only: random features give colour blobs, not style transfer).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         vgg = VGG16Features()
+    if str(source) == "auto":
+        source = find_torchvision_vgg16()
+        if source is None:
+            print(
+                f"note: no ImageNet VGG16 found ({TORCHVISION_FILE} in {torch.hub.get_dir()}/checkpoints);"
+                " training with a random VGG16, which gives colour blobs rather than brush strokes",
+                file=sys.stderr,
+            )
     if source is None or str(source) == "random":
         record = {"source": "random", "seed": seed}
     else:
@@ -81,8 +101,13 @@ def load_vgg16(source: str | Path | None, seed: int = 0) -> tuple[VGG16Features,
             raise PerceptualWeightsError(f"{path}: not a readable PyTorch weights file ({err})") from err
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
-        wanted = {k: v for k, v in state.items() if k.startswith("features.")}
-        wanted = {k: v for k, v in wanted.items() if int(k.split(".")[1]) < len(vgg.features)}
+        if not isinstance(state, dict):
+            raise PerceptualWeightsError(f"{path}: holds a {type(state).__name__}, not a state dict")
+        wanted = {}
+        for key, value in state.items():
+            match = _FEATURE_KEY.match(key) if isinstance(key, str) else None
+            if match and int(match.group(1)) < len(vgg.features):
+                wanted[key] = value
         try:
             missing, _ = vgg.load_state_dict(wanted, strict=False)
         except RuntimeError as err:
