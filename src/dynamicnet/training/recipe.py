@@ -17,7 +17,7 @@ from ..errors import DynamicNetError
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
-    "perceptual": "random",
+    "perceptual": "auto",
     "model": {"variant": "single"},
     "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
     "train": {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False},
