@@ -22,7 +22,7 @@ from PIL import Image
 
 from dynamicnet.apps import style
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
-from dynamicnet.networks.vgg import load_vgg16
+from dynamicnet.perceptual import load_perceptual
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def time_steps(args, precision: str, style_path: Path) -> list[float]:
         params, alpha = list(model.net.base.parameters()), 0.0
     else:
         params, alpha = list(model.net.block_parameters()), 1.0
-    vgg, _ = load_vgg16("random")
+    vgg, _ = load_perceptual("random")
     criterion = StyleLoss(vgg.to(device), StyleObjective.from_dict({"style": str(style_path)})).to(device)
     optimizer = torch.optim.Adam(params, lr=1e-3)
     x = torch.rand(args.batch, 3, args.size, args.size, device=device)

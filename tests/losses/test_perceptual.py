@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective, gram
-from dynamicnet.networks.vgg import PerceptualWeightsError, VGG16Features, load_vgg16
+from dynamicnet.networks.vgg import PerceptualWeightsError, VGG16Features
+from dynamicnet.perceptual import load_perceptual
 from dynamicnet.training.recipe import RecipeError
 
 
@@ -29,18 +30,18 @@ def test_torchvision_layout_loads(tmp_path):
     state = {f"features.{k}": v for k, v in source.features.state_dict().items()}
     state["classifier.0.weight"] = torch.zeros(2, 2)  # ignored
     torch.save(state, tmp_path / "vgg16.pth")
-    vgg, record = load_vgg16(tmp_path / "vgg16.pth")
+    vgg, record = load_perceptual(tmp_path / "vgg16.pth")
     assert record["source"] == "file" and len(record["sha256"]) == 64
     x = torch.rand(1, 3, 16, 16)
-    assert torch.equal(vgg(x)["relu4_3"], source(x)["relu4_3"])
+    assert torch.equal(vgg.trunk(x)["relu4_3"], source.trunk(x)["relu4_3"])
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(PerceptualWeightsError):
-        load_vgg16(tmp_path / "bad.pth")
+        load_perceptual(tmp_path / "bad.pth")
 
 
 def test_style_loss_prefers_the_style(style_image, photo_factory, tmp_path):
     objective = StyleObjective.from_dict({"style": str(style_image), "style_weight": 1e5}, name="o")
-    vgg, _ = load_vgg16("random")
+    vgg, _ = load_perceptual("random")
     loss = StyleLoss(vgg, objective)
     content = torch.rand(1, 3, 32, 32)
     from dynamicnet.data.images import read_image
@@ -62,14 +63,18 @@ def test_objective_tables(tmp_path):
         StyleObjective.from_dict({"style": "a.jpg", "style_wieght": 3})
 
 
-def test_auto_uses_the_hub_cache_file_or_falls_back_to_random(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    _, record = load_vgg16("auto")
-    assert record["source"] == "random" and "no ImageNet VGG16 found" in capsys.readouterr().err
-    source = VGG16Features()
-    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
-    torch.save(source.state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
-    vgg, record = load_vgg16("auto")
-    assert record["file"] == "vgg16-397923af.pth"
-    x = torch.rand(1, 3, 16, 16)
-    assert torch.equal(vgg(x)["relu2_2"], source(x)["relu2_2"])
+def test_auto_needs_a_present_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("DYNAMICNET_CACHE", str(tmp_path))
+    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch hed"):
+        load_perceptual("auto")
+    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch hed"):
+        load_perceptual("hed")
+
+
+def test_calibration_makes_mean_activations_one():
+    from dynamicnet.networks.vgg import reference_images
+
+    vgg, _ = load_perceptual("random", seed=5)
+    feats = vgg(reference_images())
+    for name, value in feats.items():
+        assert abs(value.mean().item() - 1.0) < 1e-4, name

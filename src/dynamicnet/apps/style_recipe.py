@@ -6,7 +6,7 @@ import torch
 
 from ..data.folder import RandomCrops, list_images
 from ..losses.perceptual import StyleLoss, StyleObjective
-from ..networks.vgg import load_vgg16
+from ..perceptual import SOURCES, load_perceptual
 from ..training.recipe import Recipe
 from ..training.stages import Stage
 from . import style
@@ -15,17 +15,17 @@ from . import style
 class StyleTraining:
     """Everything the generic trainer needs for a style recipe."""
 
-    def __init__(self, recipe: Recipe, device: torch.device) -> None:
+    def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
         self.recipe = recipe
         d = recipe.data
         sets = recipe.tune_sets if recipe.variant == "multi" else None
         config = style.default_config(recipe.variant, sets)
         torch.manual_seed(int(d["seed"]))
         self.model = style.build(config).to(device)
-        perceptual = d["perceptual"]
-        if perceptual not in ("random", "auto"):
+        perceptual = perceptual_override or d["perceptual"]
+        if perceptual not in SOURCES and perceptual != "auto":
             perceptual = recipe.resolve(perceptual)
-        self.vgg, self.perceptual_record = load_vgg16(perceptual)
+        self.vgg, self.perceptual_record = load_perceptual(perceptual, seed=int(d["seed"]))
         self.vgg.to(device)
         self.objectives = {
             name: StyleObjective.from_dict(table, recipe.base_dir, name)

