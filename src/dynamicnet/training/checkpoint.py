@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from ..io.atomic import atomic_write
+
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """Write so that ``path`` always holds either the old or the new checkpoint, whole."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(state, tmp), sync=True)
 
 
 def load_checkpoint(path: str | Path) -> dict:
