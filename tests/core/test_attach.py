@@ -261,3 +261,64 @@ def test_style_network_attach_and_io():
         scalar = model(x, alpha=0.8)
         assert torch.allclose(model(x, alpha=torch.full((2, 1, 21, 30), 0.8)), scalar, atol=1e-5)
         assert not torch.allclose(scalar, model(x))
+
+
+def test_deepcopy_and_pickle_give_independent_working_models():
+    import copy
+    import pickle
+
+    net = dual_net()
+    clone = copy.deepcopy(net)
+    with torch.no_grad():
+        expected = net(X, alpha=0.5)
+        assert torch.equal(clone(X, alpha=0.5), expected)
+        for p in clone.block_parameters():
+            p.add_(1.0)
+        assert torch.equal(net(X, alpha=0.5), expected)  # the original is untouched
+        assert not torch.allclose(clone(X, alpha=0.5), expected)
+        restored = pickle.loads(pickle.dumps(net))
+        assert torch.equal(restored(X, alpha=0.5), expected)
+
+
+def test_two_nets_on_one_base_apply_only_their_own_blocks():
+    torch.manual_seed(0)
+    base = sequential().eval()
+    a = dynamicnet.attach(base, {"b": "2"}, ConvTuningBlock).eval()
+    b = dynamicnet.attach(base, {"b": "2"}, ConvTuningBlock).eval()
+    randomise_blocks(a)
+    with torch.no_grad():
+        z = base[2](base[1](base[0](X)))
+        assert torch.allclose(a(X, alpha=1.0), base[3](z + a.blocks["default"]["b"](z)), atol=1e-6)
+        assert torch.allclose(b(X, alpha=1.0), base[3](z + b.blocks["default"]["b"](z)), atol=1e-6)
+        assert torch.equal(base(X), a(X))
+
+
+def test_concurrent_calls_from_threads_keep_their_own_alpha():
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = dual_net()
+    alphas = [-1.0, -0.3, 0.0, 0.4, 1.0] * 4
+    with torch.no_grad():
+        expected = {a: net(X, alpha=a) for a in set(alphas)}
+
+        def run(a):
+            with torch.no_grad():
+                return a, net(X, alpha=a)
+
+        with ThreadPoolExecutor(4) as pool:
+            for a, y in pool.map(run, alphas):
+                assert torch.equal(y, expected[a])
+
+
+def test_bad_names_and_values_are_refused():
+    with pytest.raises(ValueError, match="identifier"):
+        dynamicnet.attach(sequential(), {"b": "0"}, ConvTuningBlock, variant="multi", sets=["main"])
+    with pytest.raises(ValueError, match="identifier"):
+        dynamicnet.attach(sequential(), {"a.b": "0"}, ConvTuningBlock)
+    with pytest.raises(ValueError, match="same submodule"):
+        dynamicnet.attach(sequential(), {"a": "0", "b": "0"}, ConvTuningBlock)
+    net = dual_net()
+    with pytest.raises(AlphaError, match="finite"):
+        net(X, alpha=float("nan"))
+    with pytest.raises(AlphaError, match="non-finite"):
+        net(X, alpha=torch.tensor([0.1, float("inf")]))

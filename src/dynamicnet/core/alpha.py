@@ -7,6 +7,7 @@ that is what makes ``alpha = 0`` the base model bit for bit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from typing import Union
@@ -30,17 +31,21 @@ def _check_leaf(value: object, where: str) -> Coefficient:
     if isinstance(value, bool):
         raise AlphaError(f"{where}: alpha must be a number or a tensor, got {value!r}")
     if isinstance(value, Real):
-        return float(value)
+        value = float(value)
+        if not math.isfinite(value):
+            raise AlphaError(f"{where}: alpha must be finite, got {value}")
+        return value
     if isinstance(value, Tensor):
         if not (value.is_floating_point() or value.dtype in (torch.int32, torch.int64)):
             raise AlphaError(f"{where}: alpha tensor has dtype {value.dtype}")
-        if value.dim() == 0:
-            return value.float() if not value.is_floating_point() else value
-        if value.dim() == 1 or (value.dim() == 4 and value.shape[1] == 1):
-            return value if value.is_floating_point() else value.float()
-        raise AlphaError(
-            f"{where}: alpha tensor must have shape (), (N,) or (N, 1, H, W), got {tuple(value.shape)}"
-        )
+        if not (value.dim() in (0, 1) or (value.dim() == 4 and value.shape[1] == 1)):
+            raise AlphaError(
+                f"{where}: alpha tensor must have shape (), (N,) or (N, 1, H, W), got {tuple(value.shape)}"
+            )
+        value = value if value.is_floating_point() else value.float()
+        if not bool(torch.isfinite(value).all()):
+            raise AlphaError(f"{where}: alpha tensor has non-finite values")
+        return value
     raise AlphaError(f"{where}: alpha must be a number, tensor, list or dict, got {type(value)}")
 
 

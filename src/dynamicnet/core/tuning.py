@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 
@@ -19,6 +20,39 @@ from .alpha import AlphaError, AlphaLike, Coefficient
 BlockFactory = Callable[[int], nn.Module]
 
 DUAL_SETS = ("high", "low")
+RESERVED_NAMES = frozenset({"main", "base"})  # the trainer's name for the main network
+
+
+@dataclass
+class _Call:
+    """One DynamicNet forward in progress: which hooked submodule is which block, and the alphas."""
+
+    net: DynamicNet
+    hooked: dict[int, str]
+    active: dict[str, dict[str, Coefficient]]
+
+
+_calls = threading.local()  # per thread: a stack of _Call (nesting and threads both work)
+
+
+def _tuning_hook(module: nn.Module, args, z):
+    """The one forward hook every insertion point carries.
+
+    A module-level function holding no reference to any model, so hooked models can be
+    deep-copied and pickled; the running forward call says which blocks apply.
+    """
+    for call in reversed(getattr(_calls, "stack", ())):
+        name = call.hooked.get(id(module))
+        if name is not None:
+            return call.net._apply_blocks(name, z, call.active)
+    return None
+
+
+def _check_name(name: str, what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_NAMES:
+        raise ValueError(
+            f"{what} name {name!r} must be a Python identifier and not one of {sorted(RESERVED_NAMES)}"
+        )
 
 
 def infer_channels(module: nn.Module) -> int:
@@ -58,6 +92,12 @@ class DynamicNet(nn.Module):
         clash = set(blocks) & set(points)
         if clash:
             raise ValueError(f"names used for both a block set and a block: {sorted(clash)}")
+        for name in points:
+            _check_name(name, "block")
+        for name in blocks:
+            _check_name(name, "block set")
+        if len(set(points.values())) != len(points):
+            raise ValueError("two blocks at the same submodule: give each insertion point once")
         self.base = base
         self.points = dict(points)
         self.variant = variant
@@ -65,11 +105,10 @@ class DynamicNet(nn.Module):
         for s, bs in self.blocks.items():
             if list(bs) != list(self.points):
                 raise ValueError(f"block set {s!r} must have the blocks {list(self.points)}")
-        self._local = threading.local()
-        self._hooks = [
-            base.get_submodule(path).register_forward_hook(self._hook_for(name))
-            for name, path in self.points.items()
-        ]
+        for path in self.points.values():
+            module = base.get_submodule(path)
+            if _tuning_hook not in module._forward_hooks.values():
+                module.register_forward_hook(_tuning_hook)
         self.base_frozen = False
         self.freeze_base()
 
@@ -128,30 +167,27 @@ class DynamicNet(nn.Module):
     def forward(self, *inputs, alpha: AlphaLike = 0.0, **kwargs):
         coefs = self.coefficients(alpha)
         active = {s: c for s, c in coefs.items() if c}
-        previous = getattr(self._local, "active", None)
-        self._local.active = active or None
+        if not active:  # alpha = 0 everywhere: the base model, no block runs
+            return self.base(*inputs, **kwargs)
+        hooked = {id(self.base.get_submodule(path)): name for name, path in self.points.items()}
+        stack = _calls.__dict__.setdefault("stack", [])
+        stack.append(_Call(self, hooked, active))
         try:
             return self.base(*inputs, **kwargs)
         finally:
-            self._local.active = previous
+            stack.pop()
 
-    def _hook_for(self, name: str):
-        def hook(module: nn.Module, args, z: Tensor):
-            active = getattr(self._local, "active", None)
-            if not active:
-                return None
-            if not isinstance(z, Tensor):
-                raise TypeError(f"block {name!r}: submodule output is {type(z).__name__}, not a tensor")
-            delta = None
-            for set_name, per_block in active.items():
-                c = per_block.get(name)
-                if c is None:
-                    continue
-                term = self.blocks[set_name][name](z) * alpha_mod.fit_to(c, z)
-                delta = term if delta is None else delta + term
-            return None if delta is None else z + delta
-
-        return hook
+    def _apply_blocks(self, name: str, z, active: dict[str, dict[str, Coefficient]]):
+        if not isinstance(z, Tensor):
+            raise TypeError(f"block {name!r}: submodule output is {type(z).__name__}, not a tensor")
+        delta = None
+        for set_name, per_block in active.items():
+            c = per_block.get(name)
+            if c is None:
+                continue
+            term = self.blocks[set_name][name](z) * alpha_mod.fit_to(c, z)
+            delta = term if delta is None else delta + term
+        return None if delta is None else z + delta
 
 
 def attach(
