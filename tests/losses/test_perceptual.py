@@ -78,3 +78,20 @@ def test_calibration_makes_mean_activations_one():
     feats = vgg(reference_images())
     for name, value in feats.items():
         assert abs(value.mean().item() - 1.0) < 1e-4, name
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"style": "a.jpg", "style_size": 0}, "size must be a whole number"),
+        ({"style": "a.jpg", "style_size": "big"}, "size must be a whole number"),
+        ({"styles": []}, "non-empty list"),
+        ({"styles": "a.jpg"}, "non-empty list"),
+        ({"styles": [{"img": "a.jpg"}]}, "each style needs image"),
+        ({"style": "a.jpg", "style_weight": "lots"}, "style_weight must be a number"),
+        ({"style": "a.jpg", "content_weight": -1}, "content_weight must be a number >= 0"),
+    ],
+)
+def test_objective_mistakes(table, message):
+    with pytest.raises(RecipeError, match=message):
+        StyleObjective.from_dict(table, name="o")

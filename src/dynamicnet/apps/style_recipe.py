@@ -37,7 +37,7 @@ class StyleTraining:
         )
         self.device = device
 
-    def _stage(self, name: str, trainable: str, alpha, table: dict, default_lr: float) -> Stage:
+    def _stage(self, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
         criterion = StyleLoss(self.vgg, objective).to(self.device)
 
@@ -49,18 +49,18 @@ class StyleTraining:
             trainable=trainable,
             alpha=alpha,
             loss=loss,
-            steps=int(table.get("steps", 1000)),
-            lr=float(table.get("lr", default_lr)),
+            steps=table["steps"],
+            lr=float(table["lr"]),
             objective=objective.to_dict(),
         )
 
     def stages(self) -> list[Stage]:
         d = self.recipe.data
         net = self.model.net
-        out = [self._stage("main", "main", 0.0, d["main"], 1e-3)]
+        out = [self._stage("main", "main", 0.0, d["main"])]
         for table in d["tune"]:
-            set_name = table.get("set", "default")
-            out.append(self._stage(f"tune:{set_name}", set_name, net.unit_alpha(set_name), table, 1e-4))
+            set_name = table["set"]
+            out.append(self._stage(f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
         return out
 
     def metadata(self, stages: list[Stage]) -> dict:

@@ -49,23 +49,40 @@ class StyleObjective:
         Either ``style = "img.jpg"`` with optional ``style_size``, or
         ``styles = [{image = "a.jpg", size = 256, weight = 0.5}, ...]`` to mix several.
         """
-        data = dict(data)
+        where = f"objective {name!r}" if name else "objective"
+        if not isinstance(data, dict):
+            raise RecipeError(f"{where}: must be a table")
         known = {"style", "style_size", "styles", "content_weight", "style_weight", "tv_weight"}
         unknown = set(data) - known
         if unknown:
-            raise RecipeError(f"objective {name!r}: unknown keys {sorted(unknown)}")
+            raise RecipeError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(known)})")
         if "styles" in data:
             raw = data["styles"]
+            if not isinstance(raw, list) or not raw or not all(isinstance(e, dict) for e in raw):
+                raise RecipeError(
+                    f"{where}: 'styles' must be a non-empty list of {{image = ..., size = ...}}"
+                )
         elif "style" in data:
             raw = [{"image": data["style"], "size": data.get("style_size")}]
         else:
-            raise RecipeError(f"objective {name!r}: needs 'style' or 'styles'")
+            raise RecipeError(f"{where}: needs 'style' or 'styles'")
         targets = []
         for entry in raw:
-            image = Path(entry["image"])
+            extra = set(entry) - {"image", "size", "weight"}
+            if extra or not isinstance(entry.get("image"), str) or not entry["image"]:
+                raise RecipeError(f'{where}: each style needs image = "file" (and optional size, weight)')
+            size, weight = entry.get("size"), entry.get("weight", 1.0)
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 16):
+                raise RecipeError(f"{where}: style size must be a whole number of pixels >= 16, got {size!r}")
+            if not _is_number(weight) or weight < 0:
+                raise RecipeError(f"{where}: style weight must be a number >= 0, got {weight!r}")
+            image = Path(entry["image"]).expanduser()
             if not image.is_absolute():
                 image = Path(base_dir) / image
-            targets.append(StyleTarget(str(image), entry.get("size"), float(entry.get("weight", 1.0))))
+            targets.append(StyleTarget(str(image), size, float(weight)))
+        for key in ("content_weight", "style_weight", "tv_weight"):
+            if key in data and (not _is_number(data[key]) or data[key] < 0):
+                raise RecipeError(f"{where}: {key} must be a number >= 0, got {data[key]!r}")
         return cls(
             styles=tuple(targets),
             content_weight=float(data.get("content_weight", 1.0)),
@@ -81,6 +98,10 @@ class StyleObjective:
             {"image": Path(t.image).name, "size": t.size, "weight": t.weight} for t in self.styles
         ]
         return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def gram(features: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,53 @@ from typing import Any
 from ..errors import DynamicNetError
 
 DEFAULTS: dict[str, Any] = {
+    "task": "style",
     "seed": 0,
     "perceptual": "auto",
     "model": {"variant": "single"},
     "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
     "train": {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False},
 }
+STAGE_DEFAULTS = {"main": {"steps": 1000, "lr": 1e-3}, "tune": {"set": "default", "steps": 1000, "lr": 1e-4}}
+
+# What each key may hold: a type check and a description used in error messages.
+_POSITIVE_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive integer")
+_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
+_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
+_POSITIVE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "a positive number")
+_STR = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
+_BOOL = (lambda v: isinstance(v, bool), "true or false")
+_NAME = (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v), "a plain name")
+_IDENT = (lambda v: isinstance(v, str) and v.isidentifier() and v not in ("main", "base"), "an identifier")
+
+
+def _one_of(*options):
+    return (lambda v: v in options, "one of " + ", ".join(map(repr, options)))
+
+
+def _optional(check):
+    return (lambda v: v is None or check[0](v), check[1])
+
+
+SCHEMA: dict[str, Any] = {
+    "name": _NAME,
+    "task": _one_of("style"),
+    "seed": _INT,
+    "perceptual": _STR,
+    "model": {"variant": _one_of("single", "dual", "multi")},
+    "data": {
+        "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
+        "batch": _POSITIVE_INT, "workers": _COUNT,
+    },
+    "train": {
+        "precision": _one_of("fp32", "bf16"), "checkpoint_every": _POSITIVE_INT,
+        "log_every": _POSITIVE_INT, "fp16_weights": _BOOL,
+    },
+    "objectives": None,  # checked by the task's objective parser
+    "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE},
+    "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+}  # fmt: skip
+REQUIRED = {"data": ["photos"], "main": ["objective"], "tune": ["objective"]}
 
 
 class RecipeError(DynamicNetError, ValueError):
@@ -76,35 +118,39 @@ class Recipe:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def validate(self) -> None:
-        d = self.data
         where = str(self.path)
-        if d.get("task", "style") != "style":
-            raise RecipeError(f"{where}: unknown task {d.get('task')!r}")
-        objectives = d.get("objectives", {})
-        if "main" not in d or "objective" not in d["main"]:
-            raise RecipeError(f"{where}: needs a [main] table with 'objective'")
-        tunes = d.get("tune", [])
-        if not tunes:
-            raise RecipeError(f"{where}: needs at least one [[tune]] table")
-        for stage in [d["main"], *tunes]:
-            if stage.get("objective") not in objectives:
+        _check_table(self.data, SCHEMA, where, "")
+        d = self.data
+        if not isinstance(d.get("objectives"), dict) or not d["objectives"]:
+            raise RecipeError(f"{where}: needs at least one [objectives.NAME] table")
+        if "main" not in d:
+            raise RecipeError(f"{where}: needs a [main] table (phase 1)")
+        if not d.get("tune"):
+            raise RecipeError(f"{where}: needs at least one [[tune]] table (phase 2)")
+        d["main"] = {**STAGE_DEFAULTS["main"], **d["main"]}
+        d["tune"] = [{**STAGE_DEFAULTS["tune"], **t} for t in d["tune"]]
+        for table, keys in REQUIRED.items():
+            for entry in d[table] if isinstance(d[table], list) else [d[table]]:
+                for key in keys:
+                    if key not in entry:
+                        raise RecipeError(f"{where}: [{table}] needs '{key}'")
+        for stage in [d["main"], *d["tune"]]:
+            if stage["objective"] not in d["objectives"]:
                 raise RecipeError(
-                    f"{where}: objective {stage.get('objective')!r} is not defined under [objectives]"
+                    f"{where}: objective {stage['objective']!r} is not defined under [objectives]"
                 )
-            if int(stage.get("steps", 0)) < 0:
-                raise RecipeError(f"{where}: steps must not be negative")
-        variant = d["model"].get("variant", "single")
-        sets = [t.get("set", "default") for t in tunes]
+        data = d["data"]
+        if data["resize"] is not None and data["resize"] < data["crop"]:
+            raise RecipeError(
+                f"{where}: [data] resize ({data['resize']}) must be at least crop ({data['crop']})"
+            )
+        variant, sets = d["model"]["variant"], self.tune_sets
         if len(set(sets)) != len(sets):
             raise RecipeError(f"{where}: each block set may be tuned once, got {sets}")
         if variant == "single" and sets != ["default"]:
             raise RecipeError(f"{where}: a single-variant recipe has one [[tune]] with set = 'default'")
         if variant == "dual" and sorted(sets) != ["high", "low"]:
             raise RecipeError(f"{where}: a dual recipe tunes the sets 'high' and 'low'")
-        if variant not in ("single", "dual", "multi"):
-            raise RecipeError(f"{where}: variant must be single, dual or multi")
-        if d["train"]["precision"] not in ("fp32", "bf16"):
-            raise RecipeError(f"{where}: precision must be fp32 or bf16")
 
     @property
     def variant(self) -> str:
@@ -112,4 +158,30 @@ class Recipe:
 
     @property
     def tune_sets(self) -> list[str]:
-        return [t.get("set", "default") for t in self.data["tune"]]
+        return [t["set"] for t in self.data["tune"]]
+
+
+def _check_table(value: Any, schema: Any, where: str, path: str) -> None:
+    """Unknown keys and wrong types are errors: a typo must not silently fall back to a default."""
+    if schema is None:
+        return
+    if isinstance(schema, list):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise RecipeError(
+                f"{where}: [[{path}]] must be a list of tables (write [[{path}]], not [{path}])"
+            )
+        for entry in value:
+            _check_table(entry, schema[0], where, path)
+        return
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise RecipeError(f"{where}: '{path}' must be a table")
+        for key, item in value.items():
+            if key not in schema:
+                known = ", ".join(schema)
+                raise RecipeError(f"{where}: unknown key '{key}' in [{path or 'top level'}] (known: {known})")
+            _check_table(item, schema[key], where, f"{path}.{key}" if path else key)
+        return
+    check, description = schema
+    if not check(value):
+        raise RecipeError(f"{where}: '{path}' must be {description}, got {value!r}")

@@ -1,0 +1,70 @@
+"""Recipes: typos and wrong types are errors with a message, never silent defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from dynamicnet.training.recipe import Recipe, RecipeError
+
+GOOD = """
+name = "ok"
+[data]
+photos = "photos"
+crop = 32
+[objectives.a]
+style = "s.png"
+[main]
+objective = "a"
+[[tune]]
+objective = "a"
+"""
+
+
+def load(tmp_path, text):
+    path = tmp_path / "r.toml"
+    path.write_text(text)
+    return Recipe.load(path)
+
+
+def test_defaults_are_filled_in(tmp_path):
+    r = load(tmp_path, GOOD)
+    assert r.data["main"]["steps"] == 1000 and r.data["tune"][0]["set"] == "default"
+    assert r.data["data"]["batch"] == 4 and r.variant == "single"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("[main]\nobjective", "[main]\nstep = 3\nobjective"), "unknown key 'step' in [main]"),
+        (('name = "ok"', 'name = "ok"\n[trian]\nx = 1'), "unknown key 'trian'"),
+        (("crop = 32", 'crop = "big"'), "'data.crop' must be a positive integer"),
+        (("crop = 32", "crop = -5"), "positive integer"),
+        (("crop = 32", "crop = 32\nbatch = 0"), "'data.batch' must be a positive integer"),
+        (("crop = 32", "crop = 32\nworkers = -1"), "'data.workers'"),
+        (("crop = 32", "crop = 32\nresize = 16"), "resize (16) must be at least crop"),
+        (("[main]\nobjective", '[main]\nsteps = "ten"\nobjective'), "'main.steps'"),
+        (("[main]\nobjective", "[main]\nsteps = 2.7\nobjective"), "'main.steps'"),
+        (("[main]\nobjective", '[main]\nlr = "fast"\nobjective'), "'main.lr' must be a positive number"),
+        (('name = "ok"', 'name = "../../escape"'), "'name' must be a plain name"),
+        (('name = "ok"', 'name = "ok"\nperceptual = 5'), "'perceptual'"),
+        (('name = "ok"', 'name = "ok"\n[train]\nfp16_weights = "no"'), "true or false"),
+        (("[[tune]]\nobjective", "[tune]\nobjective"), "list of tables"),
+        (("[[tune]]\nobjective", '[[tune]]\nset = "main"\nobjective'), "'tune.set' must be an identifier"),
+        (("[[tune]]\nobjective", '[[tune]]\nset = "a.b"\nobjective'), "identifier"),
+        (('objective = "a"\n[[tune]]', 'objective = "zzz"\n[[tune]]'), "'zzz' is not defined"),
+        (('[data]\nphotos = "photos"', "[data]"), "needs 'photos'"),
+        (('name = "ok"', 'name = "ok"\n[model]\nvariant = "triple"'), "'model.variant'"),
+        (('name = "ok"', 'name = "ok"\n[model]\nvariant = "dual"'), "tunes the sets 'high' and 'low'"),
+    ],
+)
+def test_mistakes_are_reported(tmp_path, change, message):
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(RecipeError) as info:
+        load(tmp_path, GOOD.replace(old, new, 1))
+    assert message in str(info.value)
+
+
+def test_not_toml(tmp_path):
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        load(tmp_path, "name = [unclosed")
