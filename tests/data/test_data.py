@@ -66,3 +66,28 @@ def test_empty_or_missing_folder(tmp_path):
     (tmp_path / "readme.txt").write_text("no images here")
     with pytest.raises(DatasetError, match="no image files"):
         list_images(tmp_path)
+
+
+def test_mostly_broken_folder_still_yields_samples(tmp_path, photo_factory):
+    folder = tmp_path / "photos"
+    photo_factory(folder / "good.jpg", size=(40, 40))
+    data = (folder / "good.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "fake.png").write_text("text")
+    (folder / "doc.pdf").write_text("%PDF not a photo")
+    files, ignored = list_images(folder)
+    assert ignored == 1 and len(files) == 3
+    dataset = RandomCrops(files, 16, 24, seed=0)
+    skipped = set()
+    for key in StepSampler(0, 0, 100, 2):  # many epochs: every sample must come from the good file
+        image, names = dataset[key]
+        assert image.shape == (3, 16, 16)
+        skipped.update(filter(None, names.split("\n")))
+    assert {p.split("/")[-1] for p in skipped} == {"truncated.jpg", "fake.png"}
+
+
+def test_nothing_readable_is_a_dataset_error(tmp_path):
+    (tmp_path / "a.jpg").write_text("no")
+    files, _ = list_images(tmp_path)
+    with pytest.raises(DatasetError, match="none of the 1 training images"):
+        RandomCrops(files, 8, 8)[(0, 0)]

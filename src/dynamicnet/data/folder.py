@@ -16,11 +16,18 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import DynamicNetError
-from .images import IMAGE_SUFFIXES, pil_to_tensor, resize_shorter, to_rgb8
+from .images import pil_to_tensor, resize_shorter, to_rgb8
 
 
 class DatasetError(DynamicNetError, ValueError):
     """A training folder that cannot be used at all."""
+
+
+# Raster formats people keep photos in (Pillow also claims .pdf, .eps, .h5 ... which are not photos).
+PHOTO_SUFFIXES = frozenset(
+    [".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"]
+    + [".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2", ".avif", ".heic"]
+)
 
 
 def list_images(root: str | Path) -> tuple[list[Path], int]:
@@ -31,7 +38,7 @@ def list_images(root: str | Path) -> tuple[list[Path], int]:
     files, ignored = [], 0
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
+            if path.suffix.lower() in PHOTO_SUFFIXES:
                 files.append(path)
             else:
                 ignored += 1
@@ -92,16 +99,16 @@ class RandomCrops(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, str]:
         stage, i = key
         n = len(self)
+        order = self._permutation(stage, i // n)
         skipped = []
-        for attempt in range(n):
-            j = i + attempt
-            index = int(self._permutation(stage, j // n)[j % n])
+        for attempt in range(n):  # an unreadable file: take the next one of the same epoch
+            index = int(order[(i + attempt) % n])
             img = self._load(index)
             if img is not None:
                 break
             skipped.append(str(self.files[index]))
         else:
-            raise RuntimeError("none of the training images could be read")
+            raise DatasetError(f"none of the {n} training images could be read")
         rng = np.random.default_rng([self.seed, stage, i, 1])
         w, h = img.size
         left = int(rng.integers(0, w - self.crop + 1))

@@ -19,7 +19,6 @@ from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
 
 Image.MAX_IMAGE_PIXELS = 40_000 * 40_000  # huge photos are legitimate input
-IMAGE_SUFFIXES = frozenset(k.lower() for k in Image.registered_extensions())
 
 
 class ImageReadError(DynamicNetError, ValueError):
