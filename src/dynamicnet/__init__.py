@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .core import AlphaError, DynamicNet, attach
+from .errors import DynamicNetError
 from .io.model_file import ModelFileError, load_model, read_metadata, save_model
 
 __version__ = "0.1.0"
@@ -16,10 +17,7 @@ __version__ = "0.1.0"
 
 def load(model: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Load a model file (``.safetensors`` written by dynamicnet) in eval mode, fp32."""
-    path = Path(model)
-    if not path.exists():
-        raise ModelFileError(f"{model}: no such model file")
-    return load_model(path, device=device)
+    return load_model(Path(model), device=device)
 
 
 save = save_model
@@ -27,6 +25,7 @@ save = save_model
 __all__ = [
     "AlphaError",
     "DynamicNet",
+    "DynamicNetError",
     "ModelFileError",
     "attach",
     "load",

@@ -96,7 +96,9 @@ def test_bad_images_fail_cleanly(capsys, model_file, photo, tmp_path, case):
         (["--alpha", "1,2"], "per-block values"),
         (["--alpha", "nope=1"], "unknown block 'nope'"),
         (["--alpha", "block0=1,2"], "all 'name=value'"),
-        (["--alpha", "nan"], "finite"),
+        (["--alpha", "nan"], "not a number"),
+        (["--alpha", "1_0"], "not a number"),
+        (["--alpha", "block1=0.7,block1=0.2"], "given twice"),
         (["--block-alpha", "block9=1"], "unknown block 'block9'"),
         (["--block-alpha", "0.5"], "one value per block"),
     ],
@@ -184,3 +186,78 @@ def test_every_pillow_mode_and_exif_orientation(capsys, model_file, tmp_path):
         result = Image.open(out / f"{path.stem}_alpha=1.png")
         assert result.mode == "RGB"
         assert result.size == ((20, 28) if mode == "exif" else (28, 20)), mode
+
+
+@pytest.fixture(scope="module")
+def dual_file(tmp_path_factory) -> Path:
+    torch.manual_seed(1)
+    model = style.build(style.default_config("dual"))
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.05)
+    return dynamicnet.save(model, tmp_path_factory.mktemp("d") / "dual.safetensors")
+
+
+def test_negative_alphas_need_no_equals_sign(capsys, dual_file, photo, tmp_path):
+    out = tmp_path / "out"
+    code, _, err = run(
+        capsys, "stylize", photo, "-m", dual_file, "-a", "-0.6", "-1e-1", "-0.6,0.2,1", "--out", out
+    )
+    assert code == 0, err
+    names = {p.name for p in out.iterdir()}
+    assert names == {"cat_alpha=-1e-1.png", "cat_alpha=-0.6.png", "cat_alpha=-0.6_0.2_1.png"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "cuda:7"], "device"),
+        (["--device", "toaster"], "unknown device"),
+        (["--max-side", "0"], "--max-side must be positive"),
+        (["--nonsense"], "unrecognized arguments"),
+    ],
+)
+def test_option_errors_are_one_line(capsys, model_file, photo, tmp_path, args, message):
+    code, _, err = run(capsys, "stylize", photo, "-m", model_file, "--out", tmp_path / "o", *args)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_images_after_alpha_get_a_hint(capsys, model_file, photo, tmp_path):
+    code, _, err = run(capsys, "stylize", "-m", model_file, "--out", tmp_path / "o", "-a", "0", "0.5", photo)
+    assert code == 2 and "put the images before --alpha" in err
+
+
+@pytest.mark.parametrize(
+    "meta",
+    ['[1, 2]', '{"task": "style", "format_version": "1"}', '{"task": "style", "architecture": "x", '
+     '"variant": "single", "sets": ["default"], "blocks": {"block0": "res2"}}'],
+)  # fmt: skip
+def test_damaged_metadata_is_one_line(capsys, tmp_path, meta, photo):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "odd.safetensors"
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"dynamicnet": meta})
+    for args in (["info", path], ["stylize", photo, "-m", path, "--out", tmp_path / "o"]):
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "damaged dynamicnet metadata" in err and err.count("\n") == 1
+
+
+def test_train_stop_resume_and_damaged_checkpoint(capsys, recipe, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, _ = run(capsys, "train", recipe, "--out", out, "--stop-after-steps", "2", "--no-progress")
+    assert code == 0 and "continue with --resume" in stdout
+    code, stdout, _ = run(capsys, "train", recipe, "--out", out, "--resume", "--no-progress")
+    assert code == 0 and (out / "model.safetensors").exists()
+    code, stdout, _ = run(capsys, "train", recipe, "--out", out, "--resume", "--no-progress")
+    assert code == 0 and "already trained" in stdout
+    (out / "checkpoint.pt").write_bytes(b"garbage")
+    code, _, err = run(capsys, "train", recipe, "--out", out, "--resume")
+    assert code == 2 and "is damaged" in err and err.count("\n") == 1
+
+
+def test_failed_start_leaves_no_run_folder(capsys, recipe_factory, tmp_path):
+    recipe = recipe_factory()
+    recipe.write_text(recipe.read_text().replace('style = "', 'style = "/nonexistent/'))
+    code, _, err = run(capsys, "train", recipe, "--out", tmp_path / "run")
+    assert code == 2 and "no such file" in err
+    assert not (tmp_path / "run").exists()

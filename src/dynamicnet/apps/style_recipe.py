@@ -22,9 +22,11 @@ class StyleTraining:
         config = style.default_config(recipe.variant, sets)
         torch.manual_seed(int(d["seed"]))
         self.model = style.build(config).to(device)
-        perceptual = perceptual_override or d["perceptual"]
-        if perceptual not in SOURCES and perceptual != "auto":
-            perceptual = recipe.resolve(perceptual)
+        perceptual = perceptual_override  # a command-line path is relative to the working folder
+        if perceptual is None:
+            perceptual = d["perceptual"]
+            if perceptual not in SOURCES and perceptual != "auto":
+                perceptual = recipe.resolve(perceptual)
         self.vgg, self.perceptual_record = load_perceptual(perceptual, seed=int(d["seed"]))
         self.vgg.to(device)
         self.objectives = {

@@ -11,8 +11,13 @@ import re
 
 from ..core import AlphaError, AlphaLike
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
 
 def _number(text: str, spec: str) -> float:
+    text = text.strip()
+    if not _NUMBER.match(text):
+        raise AlphaError(f"bad alpha {spec!r}: {text!r} is not a number")
     try:
         value = float(text)
     except ValueError:
@@ -34,6 +39,8 @@ def parse_alpha(spec: str) -> AlphaLike:
             name = name.strip()
             if not name:
                 raise AlphaError(f"bad alpha {spec!r}: missing name before '='")
+            if name in out:
+                raise AlphaError(f"bad alpha {spec!r}: {name!r} given twice")
             out[name] = _number(value, spec)
         return out
     if any("=" in p for p in parts):

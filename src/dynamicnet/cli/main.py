@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,20 +19,39 @@ class CommandError(Exception):
     """An error to show the user as one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, exit status 2, like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def one_line(message: str) -> str:
+    """Error text for a terminal: no colour codes, no line breaks, not endless."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    return message if len(message) <= 500 else message[:497] + "..."
+
+
+def _protect_negative_numbers(argv: list[str]) -> list[str]:
+    """argparse takes '-0.6,0.2,1' or '-1e-1' for an option; no option starts with '-<digit>'."""
+    return [" " + a if re.match(r"^-\.?\d", a) else a for a in argv]
+
+
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dynamicnet",
         description="Dynamic-Net: move a trained network between two objectives with one knob, alpha.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
 
     p = verbs.add_parser("train", help="train a Dynamic-Net from a recipe (both phases)")
     p.add_argument("recipe", help="recipe file (TOML), see recipes/")
     p.add_argument("--out", help="run folder (default: runs/NAME); holds checkpoint, log, model")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="override the recipe's precision")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present)")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument(
         "--stop-after-steps",
         type=int,
@@ -46,7 +66,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     p = verbs.add_parser("stylize", help="stylize images at one or more alphas")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="*", help="image files (before --alpha)")
     p.add_argument("--model", "-m", required=True, help="model file (.safetensors)")
     p.add_argument(
         "--alpha",
@@ -68,7 +88,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", action="store_true", help="also write sheet.png: images x alphas")
     p.add_argument("--max-side", type=int, help="shrink inputs so the longer side is at most this")
     p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
 
     p = verbs.add_parser("info", help="show a model file's metadata")
     p.add_argument("model", help="model file (.safetensors)")
@@ -104,6 +124,7 @@ def cmd_train(args) -> int:
         device=args.device,
         stop_after_steps=args.stop_after_steps,
         progress=not args.no_progress,
+        perceptual=args.perceptual,
     )
     return 0
 
@@ -111,8 +132,8 @@ def cmd_train(args) -> int:
 def _alpha_settings(args, model) -> list[tuple[str, object]]:
     from .alpha_args import parse_alpha
 
-    settings = [(s, parse_alpha(s)) for s in (args.alpha or ["0", "0.5", "1"])]
-    for spec in args.block_alpha:
+    settings = [(s.strip(), parse_alpha(s)) for s in (args.alpha or ["0", "0.5", "1"])]
+    for spec in (s.strip() for s in args.block_alpha):
         value = parse_alpha(spec)
         if isinstance(value, dict) and set(value) - set(model.block_names):
             unknown = sorted(set(value) - set(model.block_names))[0]
@@ -134,9 +155,14 @@ def cmd_stylize(args) -> int:
     from .. import load
     from ..data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
     from ..data.sheet import contact_sheet
+    from ..devices import resolve_device
     from .alpha_args import alpha_label
 
-    model = load(args.model, device=args.device)
+    if not args.images:
+        hint = " (put the images before --alpha)" if any(Path(a).is_file() for a in args.alpha or []) else ""
+        raise CommandError(f"no input images given{hint}")
+    device = resolve_device(args.device)
+    model = load(args.model, device=device)
     if getattr(model, "task", None) != "style":
         raise CommandError(f"{args.model}: a {model.task!r} model, not a style model")
     settings = _alpha_settings(args, model)
@@ -159,7 +185,7 @@ def cmd_stylize(args) -> int:
         row = []
         for spec, alpha in settings:
             with torch.inference_mode():
-                y = model(image.unsqueeze(0).to(args.device), alpha=alpha)[0]
+                y = model(image.unsqueeze(0).to(device), alpha=alpha)[0]
             target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}.{args.format}"
             write_image(y, target)
             print(target)
@@ -174,45 +200,62 @@ def cmd_stylize(args) -> int:
     return 0
 
 
+def _info_objectives(objectives: dict) -> list[str]:
+    lines = ["objectives"]
+    for stage, obj in objectives.items():
+        styles = ", ".join(
+            f"{s['image']}"
+            + (f" @{s['size']}px" if s.get("size") else "")
+            + (f" x{s['weight']:g}" if s.get("weight", 1) != 1 else "")
+            for s in obj["styles"]
+        )
+        terms = f"content {obj['content_weight']:g}, style {obj['style_weight']:g}"
+        if obj.get("tv_weight"):
+            terms += f", tv {obj['tv_weight']:g}"
+        label = f"{stage} ({obj['name']})" if obj.get("name") else stage
+        lines.append(f"  {label:<22} {terms}; {styles}")
+    return lines
+
+
+def _info_perceptual(perceptual: dict) -> list[str]:
+    desc = perceptual.get("file") or perceptual.get("source")
+    digest = perceptual.get("sha256")
+    return [f"perceptual  {desc}" + (f" (sha256 {digest[:12]}...)" if digest else "")]
+
+
+def _info_training(training: dict) -> list[str]:
+    steps = ", ".join(f"{k} {v}" for k, v in training["steps"].items())
+    return [f"training    {steps} steps; {training['precision']}; {training['processes']} process(es)"]
+
+
 def cmd_info(args) -> int:
     from ..io.model_file import read_metadata
 
-    meta = read_metadata(args.model)
+    meta = read_metadata(args.model)  # checks the fields every model has
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0
+    lo, hi = meta.get("alpha_range", [0, 1])
     print(f"model       {args.model}")
     print(f"name        {meta.get('name', '-')}")
-    print(f"task        {meta.get('task')}  ({meta.get('architecture')})")
-    lo, hi = meta.get("alpha_range", [0, 1])
-    print(f"variant     {meta.get('variant')}  alpha trained on [{lo:g}, {hi:g}]; outside extrapolates")
-    print(f"block sets  {', '.join(meta.get('sets', []))}")
+    print(f"task        {meta['task']}  ({meta['architecture']})")
+    print(f"variant     {meta['variant']}  alpha range [{lo:g}, {hi:g}]; values outside extrapolate")
+    print(f"block sets  {', '.join(meta['sets'])}")
     print("blocks")
-    for name, block in meta.get("blocks", {}).items():
+    for name, block in meta["blocks"].items():
         print(f"  {name:<9} at {block['at']:<6} {block['channels']} channels")
-    objectives = meta.get("objectives")
-    if objectives:
-        print("objectives")
-        for stage, obj in objectives.items():
-            styles = ", ".join(
-                f"{s['image']}"
-                + (f" @{s['size']}px" if s.get("size") else "")
-                + (f" x{s['weight']:g}" if s.get("weight", 1) != 1 else "")
-                for s in obj["styles"]
-            )
-            terms = f"content {obj['content_weight']:g}, style {obj['style_weight']:g}"
-            if obj.get("tv_weight"):
-                terms += f", tv {obj['tv_weight']:g}"
-            print(f"  {stage:<12} {terms}; {styles}")
-    perceptual = meta.get("perceptual")
-    if perceptual:
-        desc = perceptual.get("file") or perceptual.get("source")
-        digest = perceptual.get("sha256")
-        print(f"perceptual  {desc}" + (f" (sha256 {digest[:12]}...)" if digest else ""))
-    training = meta.get("training")
-    if training:
-        steps = ", ".join(f"{k} {v}" for k, v in training["steps"].items())
-        print(f"training    {steps} steps; {training['precision']}; {training['processes']} process(es)")
+    optional = [
+        ("objectives", _info_objectives),
+        ("perceptual", _info_perceptual),
+        ("training", _info_training),
+    ]
+    for key, describe in optional:
+        if meta.get(key):
+            try:
+                lines = describe(meta[key])
+            except (TypeError, KeyError, AttributeError, ValueError):
+                lines = [f"{key:<11} {json.dumps(meta[key])[:200]}"]
+            print("\n".join(lines))
     if "source" in meta:
         print(f"source      {json.dumps(meta['source'])}")
     print(f"weights     stored as {meta.get('stored_dtype', 'float32')}")
@@ -262,7 +305,10 @@ VERBS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = get_args_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(_protect_negative_numbers(sys.argv[1:] if argv is None else list(argv)))
+    except SystemExit as exit_:  # --help, or a usage error already printed as one line
+        return exit_.code
     if args.version:
         from .. import __version__
 
@@ -276,11 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return VERBS[args.verb](args)
     except (CommandError, DynamicNetError) as err:
-        print(f"dynamicnet {args.verb}: error: {err}", file=sys.stderr)
+        print(f"dynamicnet {args.verb}: error: {one_line(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # disk full, unwritable folder, ...
         where = f"{err.filename}: " if err.filename else ""
-        print(f"dynamicnet {args.verb}: error: {where}{err.strerror or err}", file=sys.stderr)
+        print(f"dynamicnet {args.verb}: error: {one_line(where + str(err.strerror or err))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"dynamicnet {args.verb}: interrupted", file=sys.stderr)

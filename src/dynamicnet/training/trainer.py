@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..data.folder import StepSampler
+from ..devices import resolve_device
 from ..errors import DynamicNetError
 from ..io.model_file import save_model
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -51,13 +52,12 @@ class RunContext:
 
 def _init_distributed(device: str | None) -> RunContext:
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    chosen = resolve_device(device)
     if world <= 1:
-        return RunContext(device=torch.device(device))
+        return RunContext(device=chosen)
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    if device.startswith("cuda"):
+    if chosen.type == "cuda":
         torch.cuda.set_device(local_rank)
         dev = torch.device("cuda", local_rank)
         backend = "nccl"
@@ -118,12 +118,20 @@ def train(
     precision = precision or settings["precision"]
     if precision not in ("fp32", "bf16"):
         raise TrainingError(f"precision must be fp32 or bf16, got {precision!r}")
+    if stop_after_steps is not None and stop_after_steps < 1:
+        raise TrainingError("--stop-after-steps must be at least 1")
 
     ckpt = None
     if ckpt_path.exists():
         if not resume:
             raise TrainingError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-        ckpt = load_checkpoint(ckpt_path)
+        try:
+            ckpt = load_checkpoint(ckpt_path)
+            ckpt["recipe_hash"], ckpt["stage"], ckpt["step"], ckpt["model"]  # noqa: B018 - presence check
+        except Exception as err:  # noqa: BLE001 - any damage means the same thing to the user
+            raise TrainingError(
+                f"{ckpt_path} is damaged ({type(err).__name__}); move it away to start over"
+            ) from err
         if ckpt["recipe_hash"] != recipe.hash:
             raise TrainingError(
                 f"{ckpt_path} was made by a different version of {recipe.path.name}; "
@@ -132,10 +140,10 @@ def train(
 
     ctx = _init_distributed(device)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        task = build_task(recipe, ctx.device, perceptual)
+        task = build_task(recipe, ctx.device, perceptual)  # checks photos, styles, weights first
         model = task.model
         stages = task.stages()
+        out_dir.mkdir(parents=True, exist_ok=True)
         first_stage, first_step, bad_files = 0, 0, set()
         if ckpt is not None:
             if ckpt.get("perceptual") != task.perceptual_record:
@@ -146,8 +154,14 @@ def train(
             model.load_state_dict(ckpt["model"])
             first_stage, first_step = ckpt["stage"], ckpt["step"]
             bad_files = set(ckpt.get("bad_files", []))
+            done = out_dir / MODEL_FILE
+            if first_stage >= len(stages) and done.exists():
+                if ctx.is_main:
+                    print(f"{recipe.name} is already trained: {done}")
+                return done
             if ctx.is_main:
-                print(f"resuming {recipe.name} at stage {first_stage}, step {first_step}")
+                where = stages[first_stage].name if first_stage < len(stages) else "the end"
+                print(f"resuming {recipe.name} at {where}, step {first_step}")
         elif ctx.is_main and resume:
             print(f"no checkpoint in {out_dir}: starting from the beginning")
         if ctx.is_main and task.ignored:
@@ -175,6 +189,8 @@ def train(
             )
             out_of_budget = budget[0] is not None and budget[0] <= 0
             if not finished or (out_of_budget and index + 1 < len(stages)):
+                if ctx.is_main:
+                    print(f"stopped after {stop_after_steps} steps; continue with --resume")
                 return None
 
         if not ctx.is_main:
@@ -278,6 +294,10 @@ def _run_stage(
                     bad_files.add(name)
                     if ctx.is_main:
                         tqdm.write(f"skipped unreadable file: {name}")
+                        with open(log_path, "a", encoding="utf-8") as fh:
+                            fh.write(
+                                json.dumps({"stage": stage.name, "step": step, "skipped_file": name}) + "\n"
+                            )
         values = {k: float(v.detach()) for k, v in terms.items()}
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
         bar.update(1)
