@@ -107,7 +107,9 @@ def main() -> None:
             outputs[name] = [model(x)[0].clamp(0, 1) for x in images]
 
     # pictures: rows = held-out photos, columns = input + one per backbone
-    rows = [[tensor_to_pil(x[0])] + [tensor_to_pil(outputs[n][i]) for n in sources] for i, x in enumerate(images)]
+    rows = [
+        [tensor_to_pil(x[0])] + [tensor_to_pil(outputs[n][i]) for n in sources] for i, x in enumerate(images)
+    ]
     contact_sheet(rows, ["input", *sources], cell=256).save(out / "sheet.jpg", quality=90)
     style_img = Image.open(args.style).convert("RGB")
     style_img.thumbnail((256, 256))
@@ -144,15 +146,17 @@ def main() -> None:
     print("| trained with \\ judged by | " + " | ".join(sources) + " |")
     print("|---|" + "---|" * len(sources))
     for trained in sources:
-        cells = [
-            f"{table[f'{trained}|{j}']['content']:.3f} / {table[f'{trained}|{j}']['style']:.2e}" for j in sources
-        ]
+        cells = []
+        for judge in sources:
+            cell = table[f"{trained}|{judge}"]
+            cells.append(f"{cell['content']:.3f} / {cell['style']:.2e}")
         print(f"| {trained} | " + " | ".join(cells) + " |")
     print()
     print("| backbones | " + " | ".join(STYLE_LAYERS) + " |")
     print("|---|" + "---|" * len(STYLE_LAYERS))
     for pair, values in agreement.items():
-        print(f"| {pair.replace('|', ' vs ')} | " + " | ".join(f"{values[k]:.3f}" for k in STYLE_LAYERS) + " |")
+        row = " | ".join(f"{values[k]:.3f}" for k in STYLE_LAYERS)
+        print(f"| {pair.replace('|', ' vs ')} | {row} |")
 
 
 if __name__ == "__main__":

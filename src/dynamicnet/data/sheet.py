@@ -25,6 +25,8 @@ def contact_sheet(
     draw = ImageDraw.Draw(sheet)
     for c, text in enumerate(labels[:cols]):
         x = pad + c * (cell + pad) + cell // 2
+        while len(text) > 4 and draw.textlength(text, font=font) > cell:
+            text = text[:-4] + "..."  # keep labels inside their column
         draw.text((x, label_h // 2), text, fill="black", font=font, anchor="mm")
     y = label_h
     for row, height in zip(thumbs, heights):
