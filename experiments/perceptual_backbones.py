@@ -6,7 +6,7 @@
 For every source present (random init is always there, as the floor) it trains the main
 network of the same recipe with the same seed, steps and weights, stylizes held-out
 photos, and measures each result's content and style loss under every backbone. It also
-reports how far the backbones agree on the style image's Gram statistics. Writes
+reports how far the backbones agree on which images have alike Gram statistics. Writes
 ``sheet.jpg``, ``results.json`` and prints Markdown tables.
 """
 
@@ -37,11 +37,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--held-out", default="examples/photos", help="folder holding the held-out photos")
     p.add_argument("--style", required=True)
     p.add_argument("--style-size", type=int, default=256)
-    p.add_argument("--style-weight", type=float, default=1e4)
+    p.add_argument("--style-weight", type=float, default=1.5)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--eval-size", type=int, default=256, help="longer side of held-out photos")
+    p.add_argument("--sources", nargs="+", help="only these sources (default: every one present)")
     p.add_argument("--out", required=True)
     p.add_argument("--work", default="runs/perceptual-backbones", help="training runs (resumable)")
     return p
@@ -79,7 +80,7 @@ def main() -> None:
     args = get_args_parser().parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sources = [name for name in SOURCES if is_present(name)]
+    sources = [name for name in SOURCES if is_present(name) and (not args.sources or name in args.sources)]
     held_out = [Path(args.held_out) / name for name in HELD_OUT]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -127,20 +128,24 @@ def main() -> None:
                     "content": sum(t["content"].item() for t in terms) / len(terms),
                     "style": sum(t["style"].item() for t in terms) / len(terms),
                 }
-        # agreement of Gram statistics of the style image between backbones (Pearson r per layer)
-        style_x = read_image(args.style).unsqueeze(0)
-        grams = {}
+        # Do the backbones agree on which images look alike? Gram distances between every pair
+        # of a set of images (styles and photos), correlated between backbones. (Gram entries
+        # themselves cannot be compared: channel k of one network is not channel k of another.)
+        gallery = sorted(Path(args.style).parent.glob("*.jpg")) + held_out
+        pictures = [read_image(p, max_side=256).unsqueeze(0) for p in gallery]
+        distances = {}
         for n, loss in judges.items():
-            feats = loss.features(style_x)
-            grams[n] = {layer: gram(feats[layer]).flatten() for layer in STYLE_LAYERS}
+            grams = [{k: gram(v) for k, v in loss.features(x).items()} for x in pictures]
+            distances[n] = torch.tensor([
+                sum(torch.nn.functional.mse_loss(grams[i][k], grams[j][k]) for k in STYLE_LAYERS).item()
+                for i in range(len(pictures)) for j in range(i + 1, len(pictures))
+            ])  # fmt: skip
     agreement = {}
     for a in sources:
         for b in sources:
             if a < b:
-                agreement[f"{a}|{b}"] = {
-                    layer: torch.corrcoef(torch.stack([grams[a][layer], grams[b][layer]]))[0, 1].item()
-                    for layer in STYLE_LAYERS
-                }
+                ranks = torch.stack([distances[a].argsort().argsort(), distances[b].argsort().argsort()])
+                agreement[f"{a}|{b}"] = torch.corrcoef(ranks.double())[0, 1].item()
     (out / "results.json").write_text(json.dumps({"losses": table, "gram_agreement": agreement}, indent=2))
 
     print("| trained with \\ judged by | " + " | ".join(sources) + " |")
@@ -152,11 +157,10 @@ def main() -> None:
             cells.append(f"{cell['content']:.3f} / {cell['style']:.2e}")
         print(f"| {trained} | " + " | ".join(cells) + " |")
     print()
-    print("| backbones | " + " | ".join(STYLE_LAYERS) + " |")
-    print("|---|" + "---|" * len(STYLE_LAYERS))
-    for pair, values in agreement.items():
-        row = " | ".join(f"{values[k]:.3f}" for k in STYLE_LAYERS)
-        print(f"| {pair.replace('|', ' vs ')} | {row} |")
+    print(f"| backbones | Spearman r of Gram distances ({len(gallery)} images) |")
+    print("|---|---|")
+    for pair, value in agreement.items():
+        print(f"| {pair.replace('|', ' vs ')} | {value:.3f} |")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def write_recipe(
         for i, s in enumerate(sets)
     )
     objectives = "\n".join(
-        f'[objectives.o{i}]\nstyle = "{style}"\nstyle_size = {24 + 8 * i}\nstyle_weight = {10 ** (5 + i)}\n'
+        f'[objectives.o{i}]\nstyle = "{style}"\nstyle_size = {24 + 8 * i}\nstyle_weight = {1 + 2 * i}\n'
         for i in range(len(sets) + 1)
     )
     path.write_text(

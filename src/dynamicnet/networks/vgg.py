@@ -35,8 +35,10 @@ class VGG16Features(nn.Module):
     preprocessing maps to 0, which keeps the converted network exact at the borders.
 
     ``feature_scale`` multiplies each returned layer (not the trunk): :meth:`calibrate`
-    sets it so that every layer's mean activation on a fixed reference is 1, which makes
-    loss weights mean the same thing whichever weights are loaded.
+    sets it so that every layer's mean activation on a fixed reference is 1.
+    ``content_unit`` and ``style_unit`` are the content and style losses of fixed
+    reference pairs; losses are measured in these units, so that loss weights mean
+    roughly the same thing whichever weights are loaded.
     """
 
     def __init__(self) -> None:
@@ -52,6 +54,8 @@ class VGG16Features(nn.Module):
         self.features = nn.Sequential(*layers)
         self.register_buffer("input_pad", torch.zeros(3))
         self.register_buffer("feature_scale", torch.ones(len(FEATURE_LAYERS)), persistent=False)
+        self.register_buffer("content_unit", torch.ones(()), persistent=False)
+        self.register_buffer("style_unit", torch.ones(()), persistent=False)
         self._names = {idx: name for name, idx in FEATURE_LAYERS.items()}
 
     def trunk(self, x: Tensor) -> dict[str, Tensor]:
@@ -71,12 +75,30 @@ class VGG16Features(nn.Module):
 
     @torch.no_grad()
     def calibrate(self) -> VGG16Features:
-        """Set ``feature_scale`` from the mean activations on :func:`reference_images`."""
+        """Set the feature scales and loss units from :func:`reference_images`.
+
+        Content unit: relu2_2 MSE between each reference image and a blurred copy.
+        Style unit: Gram MSE (summed over the style layers) between two halves of the set.
+        """
         device = self.input_pad.device
-        raw = self.trunk(reference_images().to(device))
+        ref = reference_images().to(device)
+        raw = self.trunk(ref)
         means = torch.stack([raw[name].mean() for name in FEATURE_LAYERS])
         self.feature_scale.copy_(1.0 / means.clamp(min=1e-12))
+        feats = self(ref)
+        blurred = self(F.avg_pool2d(ref, 5, stride=1, padding=2, count_include_pad=False))
+        self.content_unit.copy_(F.mse_loss(feats["relu2_2"], blurred["relu2_2"]).clamp(min=1e-12))
+        half = ref.shape[0] // 2
+        style = sum(F.mse_loss(gram(f[:half]), gram(f[half:])) for f in feats.values())
+        self.style_unit.copy_(style.clamp(min=1e-12))
         return self
+
+
+def gram(features: Tensor) -> Tensor:
+    """F F^T / (C H W) per sample, in fp32 whatever the autocast dtype."""
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w).float()
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def reference_images(n: int = 4, size: int = 128, seed: int = 0) -> Tensor:

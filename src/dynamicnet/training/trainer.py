@@ -167,28 +167,15 @@ def train(
         if ctx.is_main and task.ignored:
             print(f"ignored {task.ignored} non-image files in the photo folder")
 
-        budget = [stop_after_steps]
-        log_path = out_dir / "log.jsonl"
+        run = _Run(
+            task, stages, ctx, precision, recipe, ckpt_path, out_dir / "log.jsonl", bad_files,
+            stop_after_steps, progress,
+        )  # fmt: skip
         for index in range(first_stage, len(stages)):
             start = first_step if index == first_stage else 0
             opt_state = ckpt["optimizer"] if (ckpt is not None and index == first_stage) else None
-            finished = _run_stage(
-                task,
-                stages,
-                index,
-                start,
-                opt_state,
-                ctx,
-                precision,
-                recipe,
-                ckpt_path,
-                bad_files,
-                budget,
-                log_path,
-                progress,
-            )
-            out_of_budget = budget[0] is not None and budget[0] <= 0
-            if not finished or (out_of_budget and index + 1 < len(stages)):
+            finished = _run_stage(run, index, start, opt_state)
+            if not finished or (run.out_of_budget and index + 1 < len(stages)):
                 if ctx.is_main:
                     print(f"stopped after {stop_after_steps} steps; continue with --resume")
                 return None
@@ -207,7 +194,7 @@ def train(
         fp16 = bool(settings.get("fp16_weights"))
         path = save_model(model, out_dir / MODEL_FILE, dtype=torch.float16 if fp16 else None)
         if bad_files:
-            print(f"skipped {len(bad_files)} unreadable training files (listed in {log_path})")
+            print(f"skipped {len(bad_files)} unreadable training files (listed in {run.log_path})")
         print(f"wrote {path}")
         return path
     finally:
@@ -215,108 +202,101 @@ def train(
             dist.destroy_process_group()
 
 
-def _run_stage(
-    task,
-    stages,
-    index,
-    start,
-    opt_state,
-    ctx,
-    precision,
-    recipe,
-    ckpt_path,
-    bad_files,
-    budget,
-    log_path,
-    progress,
-) -> bool:
+@dataclass
+class _Run:
+    """What the stages of one training invocation share."""
+
+    task: object
+    stages: list[Stage]
+    ctx: RunContext
+    precision: str
+    recipe: Recipe
+    ckpt_path: Path
+    log_path: Path
+    bad_files: set[str]
+    budget: int | None  # optimisation steps left in this invocation (None: no limit)
+    progress: bool
+
+    @property
+    def out_of_budget(self) -> bool:
+        return self.budget is not None and self.budget <= 0
+
+    def log(self, record: dict) -> None:
+        if self.ctx.is_main:
+            with open(self.log_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+    def checkpoint(self, next_stage: int, next_step: int, optimizer_state: dict | None) -> None:
+        if self.ctx.is_main:
+            state = {
+                "recipe_hash": self.recipe.hash,
+                "stage": next_stage,
+                "step": next_step,
+                "model": self.task.model.state_dict(),
+                "optimizer": optimizer_state,
+                "bad_files": sorted(self.bad_files),
+                "perceptual": self.task.perceptual_record,
+            }
+            save_checkpoint(state, self.ckpt_path)
+
+
+def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> bool:
     """Train one stage from ``start``; False if the step budget ran out first."""
-    stage = stages[index]
-    model = task.model
-    settings = recipe.data["train"]
-    every = max(1, int(settings["checkpoint_every"]))
-    log_every = max(1, int(settings["log_every"]))
+    stage, ctx, model = run.stages[index], run.ctx, run.task.model
+    settings = run.recipe.data["train"]
     params = _select_trainable(model, stage)
     optimizer = torch.optim.Adam(params, lr=stage.lr)
     if opt_state is not None:
         optimizer.load_state_dict(opt_state)
     wrapped = DistributedDataParallel(model) if ctx.world > 1 else model
-
-    def checkpoint(next_stage: int, next_step: int, opt) -> None:
-        if ctx.is_main:
-            save_checkpoint(
-                {
-                    "recipe_hash": recipe.hash,
-                    "stage": next_stage,
-                    "step": next_step,
-                    "model": model.state_dict(),
-                    "optimizer": opt,
-                    "bad_files": sorted(bad_files),
-                    "perceptual": task.perceptual_record,
-                },
-                ckpt_path,
-            )
-
-    data = recipe.data["data"]
-    batch = int(data["batch"])
+    data = run.recipe.data["data"]
     loader = DataLoader(
-        task.dataset,
-        batch_size=batch,
-        sampler=StepSampler(index, start, stage.steps, batch, ctx.rank, ctx.world),
-        num_workers=int(data.get("workers", 0)),
+        run.task.dataset,
+        batch_size=data["batch"],
+        sampler=StepSampler(index, start, stage.steps, data["batch"], ctx.rank, ctx.world),
+        num_workers=data["workers"],
     )
     bar = tqdm(
-        total=stage.steps,
-        initial=start,
-        desc=stage.name,
-        disable=not (progress and ctx.is_main),
+        total=stage.steps, initial=start, desc=stage.name, disable=not (run.progress and ctx.is_main),
         dynamic_ncols=True,
-    )
-    step = start
-    t0 = time.perf_counter()
+    )  # fmt: skip
+    step, t0 = start, time.perf_counter()
     for images, skipped in loader:
         images = images.to(ctx.device, non_blocking=True)
-        with _autocast(precision, ctx.device):
+        with _autocast(run.precision, ctx.device):
             terms = stage.loss(wrapped, images)
         loss = terms["loss"]
         if not math.isfinite(loss.item()):
             raise TrainingError(
                 f"loss became {loss.item()} at {stage.name} step {step}; the last checkpoint "
-                f"({ckpt_path}) is intact: lower the learning rate or the style weight"
+                f"({run.ckpt_path}) is intact: lower the learning rate or the style weight"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
-        for names in skipped:
-            for name in filter(None, names.split("\n")):
-                if name not in bad_files:
-                    bad_files.add(name)
-                    if ctx.is_main:
-                        tqdm.write(f"skipped unreadable file: {name}")
-                        with open(log_path, "a", encoding="utf-8") as fh:
-                            fh.write(
-                                json.dumps({"stage": stage.name, "step": step, "skipped_file": name}) + "\n"
-                            )
+        for name in (n for names in skipped for n in names.split("\n") if n):
+            if name not in run.bad_files:
+                run.bad_files.add(name)
+                if ctx.is_main:
+                    tqdm.write(f"skipped unreadable file: {name}")
+                run.log({"stage": stage.name, "step": step, "skipped_file": name})
         values = {k: float(v.detach()) for k, v in terms.items()}
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
         bar.update(1)
-        if ctx.is_main and (step % log_every == 0 or step == stage.steps):
+        if step % settings["log_every"] == 0 or step == stage.steps:
             seconds = (time.perf_counter() - t0) / (step - start)
-            with open(log_path, "a", encoding="utf-8") as fh:
-                fh.write(
-                    json.dumps({"stage": stage.name, "step": step, **values, "s_per_step": seconds}) + "\n"
-                )
-        if budget[0] is not None:
-            budget[0] -= 1
+            run.log({"stage": stage.name, "step": step, **values, "s_per_step": seconds})
+        if run.budget is not None:
+            run.budget -= 1
         if step == stage.steps:
             break
-        if budget[0] is not None and budget[0] <= 0:
-            checkpoint(index, step, optimizer.state_dict())
+        if run.out_of_budget:
+            run.checkpoint(index, step, optimizer.state_dict())
             bar.close()
             return False
-        if step % every == 0:
-            checkpoint(index, step, optimizer.state_dict())
+        if step % settings["checkpoint_every"] == 0:
+            run.checkpoint(index, step, optimizer.state_dict())
     bar.close()
-    checkpoint(index + 1, 0, None)
+    run.checkpoint(index + 1, 0, None)
     return True
