@@ -57,3 +57,11 @@ def test_refuses_foreign_and_damaged_files(tmp_path):
         dynamicnet.load(wrong)
     with pytest.raises(ModelFileError, match="no such model file"):
         dynamicnet.load(tmp_path / "absent.safetensors")
+
+
+def test_saving_over_a_folder_names_the_folder(tmp_path):
+    (tmp_path / "m.safetensors").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        dynamicnet.save(style.build(style.default_config()), tmp_path / "m.safetensors")
+    assert info.value.filename == str(tmp_path / "m.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left
