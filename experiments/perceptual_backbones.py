@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -85,21 +84,21 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        photos = Path(tmp) / "photos"
-        photos.mkdir()
-        for f in Path(args.photos).iterdir():
-            if f.name not in HELD_OUT and f.is_file():
-                shutil.copy(f, photos / f.name)
-        recipe = Path(tmp) / "recipe.toml"
-        recipe.write_text(recipe_text(args, photos.resolve()))
-        models = {}
-        for name in sources:
-            run = work / name
-            done = run / "model.safetensors"
-            if not done.exists():
-                train(recipe, run, resume=True, perceptual=name, progress=True)
-            models[name] = load(done)
+    # The training photos and recipe live in --work, so a rerun resumes the same recipe.
+    photos = (work / "photos").resolve()
+    photos.mkdir(exist_ok=True)
+    for f in Path(args.photos).iterdir():
+        if f.name not in HELD_OUT and f.is_file() and not (photos / f.name).exists():
+            shutil.copy(f, photos / f.name)
+    recipe = work / "recipe.toml"
+    recipe.write_text(recipe_text(args, photos))
+    models = {}
+    for name in sources:
+        run = work / name
+        done = run / "model.safetensors"
+        if not done.exists():
+            train(recipe, run, resume=True, perceptual=name, progress=True)
+        models[name] = load(done)
 
     images = [read_image(p, max_side=args.eval_size).unsqueeze(0) for p in held_out]
     outputs = {}

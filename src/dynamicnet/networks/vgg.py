@@ -81,6 +81,8 @@ class VGG16Features(nn.Module):
         Style unit: Gram MSE (summed over the style layers) between two halves of the set.
         """
         device = self.input_pad.device
+        if not all(bool(torch.isfinite(p).all()) for p in self.parameters()):
+            raise PerceptualWeightsError("the VGG16 weights contain NaN or infinite values")
         ref = reference_images().to(device)
         raw = self.trunk(ref)
         means = torch.stack([raw[name].mean() for name in FEATURE_LAYERS])

@@ -101,7 +101,10 @@ def convs_from_torchvision(state: dict) -> list[tuple[Tensor, Tensor]]:
         weight, bias = state.get(f"features.{i}.weight"), state.get(f"features.{i}.bias")
         if not isinstance(weight, Tensor) or not isinstance(bias, Tensor):
             raise PerceptualWeightsError(f"features.{i} lacks a weight or bias tensor")
-        convs.append((weight, bias))
+        if weight.dim() == 4:  # skip BatchNorm layers of vgg16_bn: not the network we need
+            convs.append((weight, bias))
+    if len(convs) != len(indices):
+        raise PerceptualWeightsError("has BatchNorm layers (vgg16_bn); the losses need plain VGG16")
     return convs
 
 

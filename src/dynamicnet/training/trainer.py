@@ -27,6 +27,7 @@ from ..data.folder import StepSampler
 from ..devices import resolve_device
 from ..errors import DynamicNetError
 from ..io.model_file import save_model
+from ..perceptual.sources import SOURCES, perceptual_identity
 from .checkpoint import load_checkpoint, save_checkpoint
 from .recipe import Recipe
 from .stages import Stage
@@ -88,6 +89,19 @@ def _autocast(precision: str, device: torch.device):
     return contextlib.nullcontext()
 
 
+def _describe(record: dict) -> str:
+    digest = record.get("original_sha256") or record.get("sha256")
+    name = record.get("source", "?")
+    if name == "file":
+        name = record.get("file", "file")
+    return f"{name} ({digest[:12]})" if digest else name
+
+
+def _checkpoint_source(ckpt: dict) -> str | None:
+    source = (ckpt.get("perceptual") or {}).get("source")
+    return source if source in SOURCES else None
+
+
 def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = None):
     from ..apps.style_recipe import StyleTraining
 
@@ -140,16 +154,19 @@ def train(
 
     ctx = _init_distributed(device)
     try:
+        if ckpt is not None and perceptual is None and recipe.data["perceptual"] == "auto":
+            perceptual = _checkpoint_source(ckpt)  # resume with what the run started with
         task = build_task(recipe, ctx.device, perceptual)  # checks photos, styles, weights first
         model = task.model
         stages = task.stages()
         out_dir.mkdir(parents=True, exist_ok=True)
         first_stage, first_step, bad_files = 0, 0, set()
         if ckpt is not None:
-            if ckpt.get("perceptual") != task.perceptual_record:
+            before, now = ckpt.get("perceptual") or {}, task.perceptual_record
+            if perceptual_identity(before) != perceptual_identity(now):
                 raise TrainingError(
-                    f"{ckpt_path} was trained with perceptual weights {ckpt.get('perceptual')}, "
-                    f"not {task.perceptual_record}; resume with the same --perceptual"
+                    f"{ckpt_path} was trained with perceptual weights {_describe(before)}, "
+                    f"not {_describe(now)}; resume with --perceptual {before.get('source', '?')}"
                 )
             model.load_state_dict(ckpt["model"])
             first_stage, first_step = ckpt["stage"], ckpt["step"]
@@ -164,6 +181,8 @@ def train(
                 print(f"resuming {recipe.name} at {where}, step {first_step}")
         elif ctx.is_main and resume:
             print(f"no checkpoint in {out_dir}: starting from the beginning")
+        if ctx.is_main:
+            print(f"perceptual weights: {_describe(task.perceptual_record)}")
         if ctx.is_main and task.ignored:
             print(f"ignored {task.ignored} non-image files in the photo folder")
 
@@ -171,6 +190,7 @@ def train(
             task, stages, ctx, precision, recipe, ckpt_path, out_dir / "log.jsonl", bad_files,
             stop_after_steps, progress,
         )  # fmt: skip
+        run.log({"event": "start", "perceptual": task.perceptual_record, "processes": ctx.world})
         for index in range(first_stage, len(stages)):
             start = first_step if index == first_stage else 0
             opt_state = ckpt["optimizer"] if (ckpt is not None and index == first_stage) else None
@@ -267,9 +287,10 @@ def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> boo
             terms = stage.loss(wrapped, images)
         loss = terms["loss"]
         if not math.isfinite(loss.item()):
+            kept = f"the last checkpoint ({run.ckpt_path}) is intact; " if run.ckpt_path.exists() else ""
             raise TrainingError(
-                f"loss became {loss.item()} at {stage.name} step {step}; the last checkpoint "
-                f"({run.ckpt_path}) is intact: lower the learning rate or the style weight"
+                f"loss became {loss.item()} at {stage.name} step {step}; {kept}"
+                "lower the learning rate or the style weight"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
