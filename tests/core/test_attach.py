@@ -203,7 +203,11 @@ def test_dual_uses_high_for_positive_and_low_for_negative():
         assert torch.allclose(mixed[:1], high[:1], atol=1e-6)
         assert torch.allclose(mixed[1:], low[1:], atol=1e-6)
         # per-block mixed signs: block0 uses low, block1 uses high
-        net(X, alpha=[-0.5, 0.5])
+        z0 = base[0](X)
+        z0 = z0 + 0.5 * net.blocks["low"]["b0"](z0)
+        z2 = base[2](base[1](z0))
+        z2 = z2 + 0.5 * net.blocks["high"]["b1"](z2)
+        assert torch.allclose(net(X, alpha=[-0.5, 0.5]), base[3](z2), atol=1e-6)
     assert net.alpha_range == (-1.0, 1.0)
     assert net.unit_alpha("low") == -1.0 and net.unit_alpha("high") == 1.0
 
