@@ -31,7 +31,7 @@ def test_any_size_returns_the_input_size(model, size):
 def test_multiples_of_four_need_no_padding(model):
     """With no padding the public model is exactly normalise -> network -> de-normalise."""
     x = torch.rand(1, 3, 32, 24)
-    mean, std = model.mean, model.std
+    mean, std = model.norm.mean, model.norm.std
     with torch.no_grad():
         expected = model.net((x - mean) / std, alpha=0.7) * std + mean
         assert torch.equal(model(x, alpha=0.7), expected)

@@ -53,11 +53,19 @@ def test_samples_are_a_function_of_the_key(photo_dir):
     assert sorted(ranks[0] + ranks[1]) == list(StepSampler(0, 2, 4, 4))
 
 
-def test_every_file_is_seen_each_epoch(photo_dir):
-    files, _ = list_images(photo_dir)
+def test_every_file_is_seen_once_per_epoch_in_a_new_order(tmp_path):
+    """Solid-colour photos tell which file each sample came from."""
+    for i in range(6):
+        Image.new("RGB", (30, 26), (40 * i, 0, 0)).save(tmp_path / f"c{i}.png")
+    files, _ = list_images(tmp_path)
     data = RandomCrops(files, 16, 24, seed=0)
-    seen = {int(data._permutation(0, 0)[i]) for i in range(len(files))}
-    assert seen == set(range(len(files)))
+
+    def epoch(e):
+        return [round(data[(0, e * 6 + k)][0][0, 0, 0].item() * 255 / 40) for k in range(6)]
+
+    first, second = epoch(0), epoch(1)
+    assert sorted(first) == sorted(second) == list(range(6))
+    assert first != second
 
 
 def test_empty_or_missing_folder(tmp_path):

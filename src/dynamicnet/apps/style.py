@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import AlphaError, AlphaLike, DynamicNet, attach, map_tensors
 from ..networks.blocks import ConvTuningBlock
 from ..networks.johnson import STYLE_INSERTION_POINTS, TransformerNet
-from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD
+from ..networks.vgg import ImageNetNorm
 
 TASK = "style"
 ARCHITECTURE = "johnson-transformer"
@@ -70,8 +69,7 @@ class StyleModel(nn.Module):
         super().__init__()
         self.net = net
         self.config = config
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.norm = ImageNetNorm()
 
     @property
     def block_names(self) -> list[str]:
@@ -102,9 +100,9 @@ class StyleModel(nn.Module):
                 raise AlphaError(f"spatial alpha map is {tuple(a.shape[-2:])} but the image is {(h, w)}")
             return _pad(a.to(x.dtype), ph, pw)
 
-        normalised = _pad((x - self.mean) / self.std, ph, pw)
+        normalised = _pad(self.norm(x), ph, pw)
         y = self.net(normalised, alpha=map_tensors(alpha, pad_map))
-        return y[..., :h, :w] * self.std + self.mean
+        return self.norm.inverse(y[..., :h, :w])
 
 
 def build(config: dict) -> StyleModel:

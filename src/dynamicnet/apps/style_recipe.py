@@ -20,23 +20,21 @@ class StyleTraining:
         d = recipe.data
         sets = recipe.tune_sets if recipe.variant == "multi" else None
         config = style.default_config(recipe.variant, sets)
-        torch.manual_seed(int(d["seed"]))
+        torch.manual_seed(d["seed"])
         self.model = style.build(config).to(device)
         perceptual = perceptual_override  # a command-line path is relative to the working folder
         if perceptual is None:
             perceptual = d["perceptual"]
             if perceptual not in SOURCES and perceptual != "auto":
                 perceptual = recipe.resolve(perceptual)
-        self.vgg, self.perceptual_record = load_perceptual(perceptual, seed=int(d["seed"]))
+        self.vgg, self.perceptual_record = load_perceptual(perceptual, seed=d["seed"])
         self.vgg.to(device)
         self.objectives = {
             name: StyleObjective.from_dict(table, recipe.base_dir, name)
             for name, table in d["objectives"].items()
         }
         self.files, self.ignored = list_images(recipe.resolve(d["data"]["photos"]))
-        self.dataset = RandomCrops(
-            self.files, int(d["data"]["crop"]), d["data"].get("resize"), int(d["seed"])
-        )
+        self.dataset = RandomCrops(self.files, d["data"]["crop"], d["data"]["resize"], d["seed"])
         self.device = device
 
     def _stage(self, name: str, trainable: str, alpha, table: dict) -> Stage:

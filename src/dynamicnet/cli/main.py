@@ -219,12 +219,10 @@ def _info_objectives(objectives: dict) -> list[str]:
 
 
 def _info_perceptual(perceptual: dict) -> list[str]:
-    source = perceptual.get("source")
-    if source == "random":
-        return [f"perceptual  random (seed {perceptual.get('seed')}): for tests only"]
-    desc = perceptual.get("file") if source in (None, "file") else source
-    digest = perceptual.get("sha256")
-    return [f"perceptual  {desc}" + (f" (sha256 {digest[:12]}...)" if digest else "")]
+    from ..perceptual.sources import describe
+
+    note = ": for tests only" if perceptual.get("source") == "random" else ""
+    return [f"perceptual  {describe(perceptual)}{note}"]
 
 
 def _info_training(training: dict) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
@@ -30,6 +30,7 @@ class _Call:
     net: DynamicNet
     hooked: dict[int, str]
     active: dict[str, dict[str, Coefficient]]
+    fitted: dict = field(default_factory=dict)  # (id(coefficient), feature shape) -> resized map
 
 
 _calls = threading.local()  # per thread: a stack of _Call (nesting and threads both work)
@@ -44,7 +45,7 @@ def _tuning_hook(module: nn.Module, args, z):
     for call in reversed(getattr(_calls, "stack", ())):
         name = call.hooked.get(id(module))
         if name is not None:
-            return call.net._apply_blocks(name, z, call.active)
+            return call.net._apply_blocks(name, z, call)
     return None
 
 
@@ -177,15 +178,18 @@ class DynamicNet(nn.Module):
         finally:
             stack.pop()
 
-    def _apply_blocks(self, name: str, z, active: dict[str, dict[str, Coefficient]]):
+    def _apply_blocks(self, name: str, z, call: _Call):
         if not isinstance(z, Tensor):
             raise TypeError(f"block {name!r}: submodule output is {type(z).__name__}, not a tensor")
         delta = None
-        for set_name, per_block in active.items():
+        for set_name, per_block in call.active.items():
             c = per_block.get(name)
             if c is None:
                 continue
-            term = self.blocks[set_name][name](z) * alpha_mod.fit_to(c, z)
+            key = (id(c), z.shape, z.dtype)
+            if key not in call.fitted:
+                call.fitted[key] = alpha_mod.fit_to(c, z)
+            term = self.blocks[set_name][name](z) * call.fitted[key]
             delta = term if delta is None else delta + term
         return None if delta is None else z + delta
 

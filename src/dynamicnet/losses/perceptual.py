@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.images import open_image, pil_to_tensor, resize_shorter
-from ..networks.vgg import IMAGENET_MEAN, IMAGENET_STD, VGG16Features, gram
+from ..networks.vgg import ImageNetNorm, VGG16Features, gram
 from ..training.recipe import RecipeError
 
 CONTENT_LAYER = "relu2_2"
@@ -115,8 +115,7 @@ class StyleLoss(nn.Module):
         super().__init__()
         self.vgg = vgg
         self.objective = objective
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.norm = ImageNetNorm()
         with torch.no_grad():
             for i, target in enumerate(objective.styles):
                 img = open_image(target.image)
@@ -130,7 +129,7 @@ class StyleLoss(nn.Module):
         return [getattr(self, f"gram{i}_{layer}") for layer in STYLE_LAYERS]
 
     def features(self, rgb: Tensor) -> dict[str, Tensor]:
-        return self.vgg((rgb - self.mean) / self.std)
+        return self.vgg(self.norm(rgb))
 
     def forward(self, output: Tensor, content: Tensor) -> dict[str, Tensor]:
         out_feats = self.features(output)

@@ -22,6 +22,21 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 TORCHVISION_FILE = "vgg16-397923af.pth"
 
 
+class ImageNetNorm(nn.Module):
+    """RGB in [0, 1] <-> ImageNet-normalised space, the input both VGG16 and the style network use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, rgb: Tensor) -> Tensor:
+        return (rgb - self.mean) / self.std
+
+    def inverse(self, x: Tensor) -> Tensor:
+        return x * self.std + self.mean
+
+
 class PerceptualWeightsError(DynamicNetError, ValueError):
     """Perceptual-network weights that are missing or not a VGG16."""
 
@@ -113,7 +128,4 @@ def reference_images(n: int = 4, size: int = 128, seed: int = 0) -> Tensor:
     img = torch.fft.ifft2(spectrum * falloff).real
     lo = img.amin(dim=(2, 3), keepdim=True)
     hi = img.amax(dim=(2, 3), keepdim=True)
-    img = (img - lo) / (hi - lo)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (img - mean) / std
+    return ImageNetNorm()((img - lo) / (hi - lo))

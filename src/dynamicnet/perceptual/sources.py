@@ -341,6 +341,16 @@ def _load_path(path: Path) -> tuple[VGG16Features, dict]:
     return vgg, {"source": "file", "file": path.name, "sha256": sha256_of(path)}
 
 
+def describe(record: dict) -> str:
+    """A short human name for a perceptual record: 'hed (sha256 810a99...)', 'random (seed 0)'."""
+    source = record.get("source", "?")
+    if source == "random":
+        return f"random (seed {record.get('seed')})"
+    name = record.get("file", "file") if source == "file" else source
+    digest = record.get("original_sha256") or record.get("sha256")
+    return f"{name} (sha256 {digest[:12]}...)" if digest else name
+
+
 def perceptual_identity(record: dict) -> tuple:
     """What must match for a run to resume: the weights themselves, not how they were named."""
     if record.get("source") == "random":

@@ -27,7 +27,7 @@ from ..data.folder import StepSampler
 from ..devices import resolve_device
 from ..errors import DynamicNetError
 from ..io.model_file import save_model
-from ..perceptual.sources import SOURCES, perceptual_identity
+from ..perceptual.sources import SOURCES, describe, perceptual_identity
 from .checkpoint import load_checkpoint, save_checkpoint
 from .recipe import Recipe
 from .stages import Stage
@@ -87,14 +87,6 @@ def _autocast(precision: str, device: torch.device):
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def _describe(record: dict) -> str:
-    digest = record.get("original_sha256") or record.get("sha256")
-    name = record.get("source", "?")
-    if name == "file":
-        name = record.get("file", "file")
-    return f"{name} ({digest[:12]})" if digest else name
 
 
 def _checkpoint_source(ckpt: dict) -> str | None:
@@ -165,8 +157,8 @@ def train(
             before, now = ckpt.get("perceptual") or {}, task.perceptual_record
             if perceptual_identity(before) != perceptual_identity(now):
                 raise TrainingError(
-                    f"{ckpt_path} was trained with perceptual weights {_describe(before)}, "
-                    f"not {_describe(now)}; resume with --perceptual {before.get('source', '?')}"
+                    f"{ckpt_path} was trained with perceptual weights {describe(before)}, "
+                    f"not {describe(now)}; resume with --perceptual {before.get('source', '?')}"
                 )
             model.load_state_dict(ckpt["model"])
             first_stage, first_step = ckpt["stage"], ckpt["step"]
@@ -182,7 +174,7 @@ def train(
         elif ctx.is_main and resume:
             print(f"no checkpoint in {out_dir}: starting from the beginning")
         if ctx.is_main:
-            print(f"perceptual weights: {_describe(task.perceptual_record)}")
+            print(f"perceptual weights: {describe(task.perceptual_record)}")
         if ctx.is_main and task.ignored:
             print(f"ignored {task.ignored} non-image files in the photo folder")
 
