@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 
 DEFAULTS: dict[str, Any] = {
@@ -34,7 +35,7 @@ _POSITIVE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) a
 _STR = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
 _BOOL = (lambda v: isinstance(v, bool), "true or false")
 _NAME = (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v), "a plain name")
-_IDENT = (lambda v: isinstance(v, str) and v.isidentifier() and v not in ("main", "base"), "an identifier")
+_IDENT = (lambda v: isinstance(v, str) and v.isidentifier() and v not in RESERVED_NAMES, "an identifier")
 
 
 def _one_of(*options):
