@@ -88,6 +88,12 @@ class StyleModel(nn.Module):
         return self.net.alpha_range
 
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        inside, alpha, size = self.prepare(x, alpha)
+        return self.finish(self.net(inside, alpha=alpha), size)
+
+    def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
+        """The network's input for ``x`` (normalised, padded), alpha with its maps padded to
+        match, and the size to crop back to with :meth:`finish`."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
         h, w = x.shape[-2:]
@@ -100,9 +106,11 @@ class StyleModel(nn.Module):
                 raise AlphaError(f"spatial alpha map is {tuple(a.shape[-2:])} but the image is {(h, w)}")
             return _pad(a.to(x.dtype), ph, pw)
 
-        normalised = _pad(self.norm(x), ph, pw)
-        y = self.net(normalised, alpha=map_tensors(alpha, pad_map))
-        return self.norm.inverse(y[..., :h, :w])
+        return _pad(self.norm(x), ph, pw), map_tensors(alpha, pad_map), (h, w)
+
+    def finish(self, y: Tensor, size: tuple[int, int]) -> Tensor:
+        """RGB in [0, 1] (unclamped) from the network's output."""
+        return self.norm.inverse(y[..., : size[0], : size[1]])
 
 
 def build(config: dict) -> StyleModel:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from torch import Tensor, nn
@@ -166,17 +167,40 @@ class DynamicNet(nn.Module):
         return alpha_mod.resolve(alpha, variant=self.variant, sets=self.set_names, blocks=self.block_names)
 
     def forward(self, *inputs, alpha: AlphaLike = 0.0, **kwargs):
-        coefs = self.coefficients(alpha)
-        active = {s: c for s, c in coefs.items() if c}
-        if not active:  # alpha = 0 everywhere: the base model, no block runs
+        with self.tuned(alpha):
             return self.base(*inputs, **kwargs)
+
+    @contextmanager
+    def tuned(self, alpha: AlphaLike) -> Iterator[None]:
+        """Apply the blocks at ``alpha`` to every base submodule run inside the ``with``.
+
+        For running the base piecewise (e.g. reusing the layers before the first block
+        across alphas); ``net(x, alpha=a)`` is ``with net.tuned(a): net.base(x)``.
+        """
+        active = {s: c for s, c in self.coefficients(alpha).items() if c}
+        if not active:  # alpha = 0 everywhere: the base model, no block runs
+            yield
+            return
         hooked = {id(self.base.get_submodule(path)): name for name, path in self.points.items()}
         stack = _calls.__dict__.setdefault("stack", [])
         stack.append(_Call(self, hooked, active))
         try:
-            return self.base(*inputs, **kwargs)
+            yield
         finally:
             stack.pop()
+
+    def tune(self, name: str, z: Tensor) -> Tensor:
+        """``z`` plus block ``name``'s terms at the alpha of the innermost :meth:`tuned`.
+
+        For a feature map computed outside the hooked submodule, e.g. one taken from a cache.
+        """
+        if name not in self.points:
+            raise KeyError(name)
+        for call in reversed(getattr(_calls, "stack", ())):
+            if call.net is self:
+                out = self._apply_blocks(name, z, call)
+                return z if out is None else out
+        return z
 
     def _apply_blocks(self, name: str, z, call: _Call):
         if not isinstance(z, Tensor):

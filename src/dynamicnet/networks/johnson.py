@@ -7,6 +7,8 @@ both for the public API.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -45,27 +47,28 @@ class ResidualBlock(nn.Module):
         return x + self.norm2(self.conv2(y))
 
 
-class TransformerNet(nn.Module):
-    """conv 9x9 -> 2 stride-2 convs -> 5 residual blocks -> 2 upsampling convs -> conv 9x9."""
+class TransformerNet(nn.Sequential):
+    """conv 9x9 -> 2 stride-2 convs -> 5 residual blocks -> 2 upsampling convs -> conv 9x9.
+
+    A plain sequence of named layers, so renderers can split it where alpha first matters.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.down1 = ConvNormReLU(3, 32, 9)
-        self.down2 = ConvNormReLU(32, 64, 3, stride=2)
-        self.down3 = ConvNormReLU(64, 128, 3, stride=2)
-        self.res1 = ResidualBlock(128)
-        self.res2 = ResidualBlock(128)
-        self.res3 = ResidualBlock(128)
-        self.res4 = ResidualBlock(128)
-        self.res5 = ResidualBlock(128)
-        self.up1 = ConvNormReLU(128, 64, 3, upsample=True)
-        self.up2 = ConvNormReLU(64, 32, 3, upsample=True)
-        self.out = _conv(32, 3, 9)
-
-    def forward(self, x: Tensor) -> Tensor:
-        for layer in self.children():
-            x = layer(x)
-        return x
+        super().__init__(
+            OrderedDict(
+                down1=ConvNormReLU(3, 32, 9),
+                down2=ConvNormReLU(32, 64, 3, stride=2),
+                down3=ConvNormReLU(64, 128, 3, stride=2),
+                res1=ResidualBlock(128),
+                res2=ResidualBlock(128),
+                res3=ResidualBlock(128),
+                res4=ResidualBlock(128),
+                res5=ResidualBlock(128),
+                up1=ConvNormReLU(128, 64, 3, upsample=True),
+                up2=ConvNormReLU(64, 32, 3, upsample=True),
+                out=_conv(32, 3, 9),
+            )
+        )
 
 
 # The official 3-block insertion points: after res2, after res5 (both 128 ch at 1/4

@@ -1,0 +1,61 @@
+"""Instance normalisation that can be told its statistics, and can report them.
+
+Rendering a huge image in tiles needs every InstanceNorm to use the statistics of the
+whole image, not of the tile; :class:`RenderInstanceNorm` takes them from outside
+(``fixed``) and measures what it sees (``meter``) so the whole-image values can be
+gathered tile by tile. Without either it is a plain InstanceNorm2d whose fast path
+(``fast``) also suits channels-last bf16 tensors, which the stock layer copies twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+Meter = Callable[["RenderInstanceNorm", Tensor], None]
+
+
+class RenderInstanceNorm(nn.InstanceNorm2d):
+    """Drop-in for an affine ``nn.InstanceNorm2d`` without running statistics."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__(num_features, eps=eps, affine=affine)
+        self.fast = False
+        self.fixed: tuple[Tensor, Tensor] | None = None  # (mean, var), each (N, C) float32
+        self.meter: Meter | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.meter is not None:
+            self.meter(self, x)
+        if self.fixed is None and not self.fast:
+            return super().forward(x)
+        if self.fixed is None:
+            var, mean = torch.var_mean(x, dim=(2, 3), correction=0)
+        else:
+            mean, var = self.fixed
+        scale = torch.rsqrt(var.float() + self.eps)
+        shift = -mean.float() * scale
+        if self.affine:
+            scale = scale * self.weight.float()
+            shift = shift * self.weight.float() + self.bias.float()
+        n, c = scale.shape
+        return torch.addcmul(shift.view(n, c, 1, 1).to(x.dtype), x, scale.view(n, c, 1, 1).to(x.dtype))
+
+
+def swap_instance_norms(module: nn.Module) -> list[RenderInstanceNorm]:
+    """Replace every plain InstanceNorm2d in ``module`` (in place) by a RenderInstanceNorm."""
+    swapped = []
+    for name, child in list(module.named_children()):
+        if type(child) is nn.InstanceNorm2d:
+            if child.track_running_stats:
+                raise ValueError(f"{name}: InstanceNorm2d with running statistics is not supported")
+            new = RenderInstanceNorm(child.num_features, eps=child.eps, affine=child.affine)
+            new.load_state_dict(child.state_dict())
+            new.to(next(child.parameters(), torch.empty(0)).device)
+            setattr(module, name, new)
+            swapped.append(new)
+        else:
+            swapped.extend(swap_instance_norms(child))
+    return swapped

@@ -1,0 +1,260 @@
+"""Fast inference for style models: the path the command line and the demo render through.
+
+Three things make it fast. The network runs in bf16 with channels-last tensors where the
+hardware has fast bf16 (AMX or AVX512-BF16 CPUs, CUDA GPUs). The layers before the first
+tuning block do not depend on alpha, so their output is kept per image and an alpha
+change recomputes only the rest. Sliders can preview from a few keyframe renders
+(:class:`Keyframes`). Images too big to render whole are rendered in tiles with
+whole-image normalisation statistics (:mod:`dynamicnet.inference.tiling`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..core import AlphaError, AlphaLike, DynamicNet, map_tensors
+from ..devices import resolve_device
+from .norm import swap_instance_norms
+from .precision import resolve_precision
+from .tiling import Layer, plan_segments, probe_layers, receptive_radius, run_tiled
+
+DEFAULT_MAX_PIXELS = 2048 * 2048  # above this (per batch), render layer group by layer group
+DEFAULT_KEEP_BYTES = 600 * 2**20  # largest activation kept whole when rendering piecewise
+DEFAULT_CACHE_BYTES = 512 * 2**20
+
+
+def split_at_first_block(net: DynamicNet) -> tuple[nn.Module, str, nn.Module] | None:
+    """(layers up to the first tuning block, its name, the layers after it), or None.
+
+    Possible when the base is an ``nn.Sequential`` with a block on one of its children:
+    then the first part does not depend on alpha.
+    """
+    base = net.base
+    if not isinstance(base, nn.Sequential):
+        return None
+    children = [name for name, _ in base.named_children()]
+    placed = sorted((children.index(path), name) for name, path in net.points.items() if path in children)
+    if not placed:
+        return None
+    index, block = placed[0]
+    layers = list(base)
+    return nn.Sequential(*layers[: index + 1]), block, nn.Sequential(*layers[index + 1 :])
+
+
+def _fingerprint(x: Tensor) -> tuple:
+    digest = hashlib.blake2b(x.detach().float().cpu().contiguous().numpy().tobytes(), digest_size=16)
+    return (tuple(x.shape), str(x.device), digest.hexdigest())
+
+
+class Renderer:
+    """``renderer(x, alpha=...)``: same contract as ``model(x, alpha=...)``, faster.
+
+    ``x`` is (N, 3, H, W) or (3, H, W) RGB in [0, 1]; the output has the same shape,
+    float32, unclamped. ``precision`` is "auto" (bf16 where fast, else fp32), "bf16" or
+    "fp32" (the model's exact arithmetic). Batches above ``max_pixels`` pixels render
+    piecewise (:mod:`dynamicnet.inference.tiling`): activations up to ``keep_bytes`` are
+    kept whole, the layers between them run in tiles of about ``tile`` image pixels.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        precision: str = "auto",
+        device: str | torch.device | None = None,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        keep_bytes: int = DEFAULT_KEEP_BYTES,
+        tile: int = 512,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
+        if not (hasattr(model, "prepare") and hasattr(model, "finish") and isinstance(model.net, DynamicNet)):
+            raise TypeError("Renderer needs an image model with prepare/finish, such as a style model")
+        if device is None:
+            device = next(model.parameters()).device
+        self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.model = copy.deepcopy(model).to(self.device).eval().requires_grad_(False)
+        self.net: DynamicNet = self.model.net
+        self._norms = swap_instance_norms(self.net)
+        if self.precision == "bf16":
+            self.net.to(dtype=torch.bfloat16, memory_format=torch.channels_last)
+            for norm in self._norms:
+                norm.fast = True
+        self._dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self._format = torch.channels_last if self.precision == "bf16" else torch.contiguous_format
+        self._split = split_at_first_block(self.net)
+        self.max_pixels = max_pixels
+        self.keep_bytes = keep_bytes
+        self.tile = tile
+        self._layers: list[Layer] | None = None
+        self._radius: dict[tuple[int, int], int] = {}
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[tuple, Tensor] = OrderedDict()
+        self.last_render_tiled = False
+
+    # --- public ------------------------------------------------------------------------
+    def __call__(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        return self.render(x, alpha)
+
+    def render(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        single = x.dim() == 3
+        x = self._check(x.unsqueeze(0) if single else x)
+        self.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
+        with torch.inference_mode():
+            inside, alpha, size = self.model.prepare(x, self._to_device(alpha))
+            self.last_render_tiled = x.shape[0] * inside.shape[-2] * inside.shape[-1] > self.max_pixels
+            if self.last_render_tiled:
+                del x
+                y = self._piecewise(inside, alpha)
+            else:
+                y = self._whole(x, inside, alpha)
+            y = self.model.finish(y.float(), size)
+        return y[0] if single else y
+
+    def sweep(self, x: Tensor, alphas: Sequence[AlphaLike]) -> list[Tensor]:
+        """One render per alpha; the layers before the first block run once for all."""
+        return [self.render(x, a) for a in alphas]
+
+    def keyframes(
+        self, x: Tensor, positions: Sequence[float], alpha_at: Callable[[float], AlphaLike] | None = None
+    ) -> Keyframes:
+        """Exact renders at slider ``positions``, for instant previews in between.
+
+        ``alpha_at`` maps a slider position to an alpha (default: the position itself, for
+        every block); e.g. ``lambda t: {"starry": 1 - t, "wave": t}`` for two block sets.
+        """
+        points = sorted({float(p) for p in positions})
+        if len(points) < 2:
+            raise AlphaError("keyframes need at least two distinct positions")
+        to_alpha = alpha_at or (lambda t: t)
+        return Keyframes(points, self.sweep(x, [to_alpha(p) for p in points]))
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    # --- internals ---------------------------------------------------------------------
+    def _check(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != 3:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"expected RGB images of shape (N, 3, H, W) or (3, H, W), got {shape}")
+        return x.to(self.device, torch.float32)
+
+    def _to_device(self, alpha: AlphaLike) -> AlphaLike:
+        return map_tensors(alpha, lambda a: a.to(self.device))
+
+    def _forward(self, inside: Tensor, alpha: AlphaLike) -> Tensor:
+        """The whole network on a prepared input, in the render precision."""
+        return self.net(inside.to(self._dtype, memory_format=self._format), alpha=alpha)
+
+    def _whole(self, x: Tensor, inside: Tensor, alpha: AlphaLike) -> Tensor:
+        if self._split is None:
+            return self._forward(inside, alpha)
+        prefix, first, suffix = self._split
+        key = _fingerprint(x)
+        z = self._cache.get(key)
+        if z is None:
+            z = prefix(inside.to(self._dtype, memory_format=self._format))
+            self._remember(key, z)
+        else:
+            self._cache.move_to_end(key)
+        with self.net.tuned(alpha):
+            return suffix(self.net.tune(first, z))
+
+    def _piecewise(self, inside: Tensor, alpha: AlphaLike) -> Tensor:
+        """Layer group by layer group, tiling the groups whose activations are too big to keep."""
+        if self._split is None:
+            raise ValueError("this model's network is not sequential: it cannot render in tiles")
+        layers = self._probe()
+        height, width = inside.shape[-2:]
+        itemsize = torch.empty((), dtype=self._dtype).element_size()
+        segments = plan_segments(layers, height, width, inside.shape[0], itemsize, self.keep_bytes)
+        h = inside.to(self._dtype, memory_format=self._format)
+        del inside
+        for seg in segments:
+            group = nn.Sequential(*[layer.module for layer in layers[seg.start : seg.stop]])
+            scale_in = layers[seg.start - 1].scale if seg.start else 1.0
+            if not seg.tiled:
+                with self.net.tuned(alpha):
+                    h = group(h)
+                continue
+            stride = max(1, round(scale_in / min(layer.scale for layer in layers[seg.start : seg.stop])))
+            norms = self._norms_in(group)
+
+            def run(t: Tensor, a: AlphaLike, group=group) -> Tensor:
+                with self.net.tuned(a):
+                    return group(t)
+
+            key = (seg.start, seg.stop)
+            if key not in self._radius:
+                unit = {s: 1.0 for s in self.net.set_names} if self.net.variant == "multi" else 1.0
+                channels = layers[seg.start - 1].channels if seg.start else 3
+                self._radius[key] = receptive_radius(
+                    lambda t, run=run, unit=unit: run(t, unit),
+                    norms,
+                    channels,
+                    stride,
+                    self._dtype,
+                    self.device,
+                )
+            halo = -(-(self._radius[key] + 1) // stride) * stride
+            tile = max(2 * stride, round(self.tile * scale_in) // stride * stride)
+            h = run_tiled(
+                run,
+                norms,
+                h,
+                alpha,
+                tile=tile,
+                halo=halo,
+                out_scale=layers[seg.stop - 1].scale / scale_in,
+                alpha_scale=scale_in,
+                memory_format=self._format,
+            )
+        return h
+
+    def _probe(self) -> list[Layer]:
+        if self._layers is None:
+            self._layers = probe_layers(list(self.net.base), self._dtype, self.device)
+        return self._layers
+
+    def _norms_in(self, group: nn.Module) -> list:
+        """The norms a group runs: its own and those of tuning blocks hooked inside it."""
+        inside = {id(m) for m in group.modules()}
+        modules = list(group.modules())
+        for name, path in self.net.points.items():
+            if id(self.net.base.get_submodule(path)) in inside:
+                for blocks in self.net.blocks.values():
+                    modules.extend(blocks[name].modules())
+        return [m for m in modules if m in self._norms]
+
+    def _remember(self, key: tuple, z: Tensor) -> None:
+        size = z.numel() * z.element_size()
+        if size > self.cache_bytes:
+            return
+        self._cache[key] = z
+        while sum(t.numel() * t.element_size() for t in self._cache.values()) > self.cache_bytes:
+            self._cache.popitem(last=False)
+
+
+class Keyframes:
+    """Exact renders at a few slider positions; :meth:`preview` blends the two neighbours."""
+
+    def __init__(self, positions: list[float], images: list[Tensor]) -> None:
+        self.positions = positions
+        self.images = images
+
+    def preview(self, position: float) -> Tensor:
+        """Linear blend of the keyframes either side of ``position`` (exact at keyframes)."""
+        lo, hi = self.positions[0], self.positions[-1]
+        if not lo <= position <= hi:
+            raise AlphaError(f"preview position {position} is outside the keyframes' range [{lo}, {hi}]")
+        i = min(bisect_right(self.positions, position), len(self.positions) - 1)
+        a, b = self.positions[i - 1], self.positions[i]
+        t = (position - a) / (b - a)
+        return torch.lerp(self.images[i - 1], self.images[i], t)
