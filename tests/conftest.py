@@ -80,3 +80,20 @@ def recipe_factory(tmp_path: Path, photo_dir: Path, style_image: Path):
 @pytest.fixture
 def photo_factory():
     return make_photo
+
+
+@pytest.fixture(scope="session")
+def trained_style_models(tmp_path_factory) -> list:
+    """Style models that went through training (a tiny recipe, a few seconds).
+
+    Tests of rendering accuracy run on these; shipped models belong in this list too.
+    """
+    import dynamicnet
+    from dynamicnet.training.trainer import train
+
+    root = tmp_path_factory.mktemp("trained")
+    for i in range(4):
+        make_photo(root / "photos" / f"p{i}.jpg", size=(48, 40), seed=i)
+    style = make_photo(root / "style.png", size=(40, 40), seed=42)
+    recipe = write_recipe(root / "tiny.toml", root / "photos", style, steps=(30, 30))
+    return [dynamicnet.load(train(recipe, root / "run", progress=False))]

@@ -42,7 +42,7 @@ def test_stylize_writes_one_file_per_alpha_and_a_sheet(capsys, model_file, photo
     out = tmp_path / "out"
     code, stdout, _ = run(
         capsys, "stylize", photo, "--model", model_file, "--alpha", "0", "0.5", "1",
-        "--block-alpha", "0,0,1", "block1=0.7", "--out", out, "--sheet",
+        "--block-alpha", "0,0,1", "block1=0.7", "--out", out, "--sheet", "--precision", "fp32",
     )  # fmt: skip
     assert code == 0
     names = sorted(p.name for p in out.iterdir())

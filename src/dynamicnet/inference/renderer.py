@@ -98,6 +98,7 @@ class Renderer:
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[tuple, Tensor] = OrderedDict()
         self.last_render_tiled = False
+        self.last_plan = "whole"  # how the last render ran, e.g. "down1-down2 in tiles, down3 whole, ..."
 
     # --- public ------------------------------------------------------------------------
     def __call__(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
@@ -114,7 +115,7 @@ class Renderer:
                 del x
                 y = self._piecewise(inside, alpha)
             else:
-                y = self._whole(x, inside, alpha)
+                y, self.last_plan = self._whole(x, inside, alpha), "whole"
             y = self.model.finish(y.float(), size)
         return y[0] if single else y
 
@@ -175,48 +176,48 @@ class Renderer:
         height, width = inside.shape[-2:]
         itemsize = torch.empty((), dtype=self._dtype).element_size()
         segments = plan_segments(layers, height, width, inside.shape[0], itemsize, self.keep_bytes)
+        names = [name for name, _ in self.net.base.named_children()]
+        self.last_plan = ", ".join(
+            "-".join(dict.fromkeys((names[seg.start], names[seg.stop - 1])))
+            + (" in tiles" if seg.tiled else " whole")
+            for seg in segments
+        )
         h = inside.to(self._dtype, memory_format=self._format)
         del inside
         for seg in segments:
             group = nn.Sequential(*[layer.module for layer in layers[seg.start : seg.stop]])
-            scale_in = layers[seg.start - 1].scale if seg.start else 1.0
-            if not seg.tiled:
+            if seg.tiled:
+                h = self._in_tiles(group, layers, seg.start, seg.stop, h, alpha)
+            else:
                 with self.net.tuned(alpha):
                     h = group(h)
-                continue
-            stride = max(1, round(scale_in / min(layer.scale for layer in layers[seg.start : seg.stop])))
-            norms = self._norms_in(group)
-
-            def run(t: Tensor, a: AlphaLike, group=group) -> Tensor:
-                with self.net.tuned(a):
-                    return group(t)
-
-            key = (seg.start, seg.stop)
-            if key not in self._radius:
-                unit = {s: 1.0 for s in self.net.set_names} if self.net.variant == "multi" else 1.0
-                channels = layers[seg.start - 1].channels if seg.start else 3
-                self._radius[key] = receptive_radius(
-                    lambda t, run=run, unit=unit: run(t, unit),
-                    norms,
-                    channels,
-                    stride,
-                    self._dtype,
-                    self.device,
-                )
-            halo = -(-(self._radius[key] + 1) // stride) * stride
-            tile = max(2 * stride, round(self.tile * scale_in) // stride * stride)
-            h = run_tiled(
-                run,
-                norms,
-                h,
-                alpha,
-                tile=tile,
-                halo=halo,
-                out_scale=layers[seg.stop - 1].scale / scale_in,
-                alpha_scale=scale_in,
-                memory_format=self._format,
-            )
         return h
+
+    def _in_tiles(
+        self, group: nn.Module, layers: list[Layer], start: int, stop: int, h: Tensor, alpha: AlphaLike
+    ) -> Tensor:
+        """Layers ``start:stop`` on tiles of ``h``, with margins as wide as their receptive field."""
+        scale_in = layers[start - 1].scale if start else 1.0
+        stride = max(1, round(scale_in / min(layer.scale for layer in layers[start:stop])))
+        norms = self._norms_in(group)
+
+        def run(t: Tensor, a: AlphaLike) -> Tensor:
+            with self.net.tuned(a):
+                return group(t)
+
+        if (start, stop) not in self._radius:
+            unit = dict.fromkeys(self.net.set_names, 1.0) if self.net.variant == "multi" else 1.0
+            channels = layers[start - 1].channels if start else 3
+            self._radius[start, stop] = receptive_radius(
+                lambda t: run(t, unit), norms, channels, stride, self._dtype, self.device
+            )
+        halo = -(-(self._radius[start, stop] + 1) // stride) * stride
+        tile = max(2 * stride, round(self.tile * scale_in) // stride * stride)
+        out_scale = layers[stop - 1].scale / scale_in
+        return run_tiled(
+            run, norms, h, alpha, tile=tile, halo=halo, out_scale=out_scale, alpha_scale=scale_in,
+            memory_format=self._format,
+        )  # fmt: skip
 
     def _probe(self) -> list[Layer]:
         if self._layers is None:

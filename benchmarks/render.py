@@ -1,0 +1,200 @@
+"""Rendering speed and accuracy of the Renderer against a plain eager fp32 forward, same run.
+
+    python benchmarks/render.py --model runs/example-starry-level/model.safetensors
+
+Every ratio compares timings taken in this run on this machine (medians of --repeats):
+- full render at --size: Renderer (precision auto) vs eager fp32 ``model(x, alpha)``;
+- alpha change on an already-seen image vs the Renderer's own full render (and whether
+  the result is identical to a full render);
+- an 8-alpha sweep vs 8 eager fp32 forwards;
+- keyframe previews (5 and 9 keyframes): deviation from exact renders between keyframes;
+- bf16 vs fp32: mean absolute difference on [0, 1] outputs, in 1/255 steps;
+- piecewise (tiled) vs whole render at --check-side: PSNR;
+- peak memory (process maximum resident set) rendering a --big x --big image, in a fresh
+  process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+import dynamicnet
+from dynamicnet.data.images import read_image
+from dynamicnet.inference import Renderer
+from dynamicnet.inference.renderer import DEFAULT_KEEP_BYTES
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="runs/example-starry-level/model.safetensors")
+    p.add_argument("--image", default="examples/photos/skimage-chelsea-cat.jpg")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--check-side", type=int, default=2048, help="side for the tiled-vs-whole check")
+    p.add_argument("--big", type=int, default=4096, help="side for the peak-memory run (0: skip)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--peak-memory-run", type=int, help=argparse.SUPPRESS)  # the child process
+    return p
+
+
+def photo(path: str, side: int, device: str) -> torch.Tensor:
+    """The photo centre-cropped to a square and resized to side x side."""
+    x = read_image(path).unsqueeze(0)
+    h, w = x.shape[-2:]
+    s = min(h, w)
+    x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    with torch.inference_mode():
+        x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=side < s)
+    return x.clamp_(0, 1).to(device)
+
+
+def median_ms(fn, repeats: int, device: str) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float((a.clamp(0, 1) - b.clamp(0, 1)).square().mean())
+    return float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(1 / mse)).item()
+
+
+def level_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute difference of [0, 1]-clamped images, in 1/255 steps."""
+    return float((a.clamp(0, 1) - b.clamp(0, 1)).abs().mean()) * 255
+
+
+def row(label: str, ms: float, note: str) -> None:
+    print(f"{label:<30} {ms:8.1f} ms   {note}")
+
+
+def peak_memory_child(args) -> None:
+    torch.set_num_threads(torch.get_num_threads())
+    model = dynamicnet.load(args.model, device=args.device)
+    x = photo(args.image, args.peak_memory_run, args.device)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    renderer = Renderer(model)
+    t0 = time.perf_counter()
+    y = renderer(x, alpha=0.7)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{peak:.0f} {before:.0f} {seconds:.1f} {renderer.precision} {tuple(y.shape)}")
+
+
+def main(argv=None) -> None:
+    args = get_args_parser().parse_args(argv)
+    if args.peak_memory_run:
+        return peak_memory_child(args)
+    dev, n = args.device, args.repeats
+    model = dynamicnet.load(args.model, device=dev)
+    renderer = Renderer(model)
+    x = photo(args.image, args.size, dev)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {dev}")
+    print(f"torch {torch.__version__}; renderer precision: {renderer.precision}; image {args.size} px\n")
+
+    alphas = iter(float(a) for a in torch.linspace(0.05, 1, 1000))
+
+    def eager() -> torch.Tensor:
+        with torch.inference_mode():
+            return model(x, alpha=next(alphas))
+
+    def full() -> torch.Tensor:
+        renderer.clear_cache()
+        return renderer(x, alpha=next(alphas))
+
+    t_eager = median_ms(eager, n, dev)
+    t_full = median_ms(full, n, dev)
+    renderer(x, alpha=0.5)
+    t_change = median_ms(lambda: renderer(x, alpha=next(alphas)), n, dev)
+    changed = renderer(x, alpha=0.37)
+    renderer.clear_cache()
+    exact = torch.equal(changed, renderer(x, alpha=0.37))
+    row("eager fp32 forward", t_eager, "(reference)")
+    row("Renderer full render", t_full, f"{t_eager / t_full:5.2f}x faster (target 1.5x)")
+    row(
+        "Renderer alpha change",
+        t_change,
+        f"{t_full / t_change:5.2f}x faster than its full render (target 1.25x); "
+        f"identical to a full render: {exact}",
+    )
+
+    sweep = [i / 7 for i in range(8)]
+
+    def eager_sweep() -> list[torch.Tensor]:
+        with torch.inference_mode():
+            return [model(x, alpha=a) for a in sweep]
+
+    t_eager8 = median_ms(eager_sweep, max(1, n // 2), dev)
+    t_sweep = median_ms(lambda: (renderer.clear_cache(), renderer.sweep(x, sweep)), max(1, n // 2), dev)
+    row("8 eager fp32 forwards", t_eager8, "(reference)")
+    row("Renderer 8-alpha sweep", t_sweep, f"{t_eager8 / t_sweep:5.2f}x faster (target 1.8x)\n")
+
+    between = [i / 32 for i in range(33)]
+    exact_renders = renderer.sweep(x, between)
+    for k in (5, 9):
+        frames = renderer.keyframes(x, [i / (k - 1) for i in range(k)])
+        t_blend = median_ms(lambda frames=frames: frames.preview(0.4321), n, dev)
+        diffs = [level_diff(frames.preview(a), e) for a, e in zip(between, exact_renders)]
+        worst = min(psnr(frames.preview(a), e) for a, e in zip(between, exact_renders))
+        print(
+            f"{k} keyframes: preview {t_blend:6.1f} ms; vs exact renders at 33 alphas in [0, 1]: "
+            f"mean |diff| {statistics.mean(diffs):.2f}/255 (worst alpha {max(diffs):.2f}/255), "
+            f"lowest PSNR {worst:.1f} dB"
+        )
+
+    exact_renderer = Renderer(model, precision="fp32")
+    fast = Renderer(model, precision="bf16") if renderer.precision == "fp32" else renderer
+    devs = [level_diff(fast(x, alpha=a), exact_renderer(x, alpha=a)) for a in (0.0, 0.5, 1.0)]
+    listed = ", ".join(f"{d:.2f}" for d in devs)
+    print(f"\nbf16 vs fp32 at alpha 0, 0.5, 1: mean |diff| {listed} /255 (limit 1/255)")
+
+    if args.check_side:
+        big = photo(args.image, args.check_side, dev)
+        whole_renderer = Renderer(model, max_pixels=10**12)
+        # keep_bytes shrunk with the image area, so that the same layers run in tiles as at --big
+        keep = int(DEFAULT_KEEP_BYTES * (args.check_side / max(args.big, args.check_side)) ** 2)
+        tiled_renderer = Renderer(model, max_pixels=1, keep_bytes=keep)
+        t0 = time.perf_counter()
+        whole = whole_renderer(big, alpha=0.7)
+        t_whole = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tiled = tiled_renderer(big, alpha=0.7)
+        t_tiled = time.perf_counter() - t0
+        print(
+            f"{args.check_side} px: piecewise vs whole render PSNR {psnr(tiled, whole):.1f} dB (target 40); "
+            f"whole {t_whole:.1f} s, piecewise {t_tiled:.1f} s ({tiled_renderer.last_plan})"
+        )
+        del big, whole, tiled
+
+    if args.big:
+        cmd = [sys.executable, __file__, "--model", args.model, "--image", args.image, "--device", dev]
+        out = subprocess.run(
+            [*cmd, "--peak-memory-run", str(args.big)], capture_output=True, text=True, check=True
+        )
+        peak, before, seconds, precision, shape = out.stdout.split(maxsplit=4)
+        print(
+            f"{args.big} px ({precision}): peak memory {float(peak) / 1024:.2f} GB for the whole process "
+            f"({float(before) / 1024:.2f} GB before rendering: model, input), {seconds} s, "
+            f"output {shape.strip()}"
+        )
+
+
+if __name__ == "__main__":
+    main()
