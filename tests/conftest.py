@@ -95,5 +95,5 @@ def trained_style_models(tmp_path_factory) -> list:
     for i in range(4):
         make_photo(root / "photos" / f"p{i}.jpg", size=(48, 40), seed=i)
     style = make_photo(root / "style.png", size=(40, 40), seed=42)
-    recipe = write_recipe(root / "tiny.toml", root / "photos", style, steps=(30, 30))
+    recipe = write_recipe(root / "tiny.toml", root / "photos", style, steps=(12, 12))
     return [dynamicnet.load(train(recipe, root / "run", progress=False))]

@@ -10,6 +10,7 @@ from torch import nn
 
 from .core import AlphaError, DynamicNet, attach
 from .errors import DynamicNetError
+from .inference import Renderer
 from .io.model_file import ModelFileError, load_model, read_metadata, save_model
 
 __version__ = "0.1.0"
@@ -27,6 +28,7 @@ __all__ = [
     "DynamicNet",
     "DynamicNetError",
     "ModelFileError",
+    "Renderer",
     "attach",
     "load",
     "read_metadata",

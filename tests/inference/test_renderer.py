@@ -123,3 +123,15 @@ def test_precision_choices(make_model):
     with pytest.raises(PrecisionError, match="one of"):
         resolve_precision("fp16", cpu)
     assert Renderer(make_model(), precision="auto").precision == resolve_precision("auto", cpu)
+
+
+def test_threads_share_one_renderer(make_model, make_image):
+    from concurrent.futures import ThreadPoolExecutor
+
+    renderer = Renderer(make_model(), precision="fp32")
+    images = [make_image(seed=s) for s in range(3)]
+    jobs = [(x, a) for x in images for a in (0.0, 0.5, 1.0)]
+    expected = [Renderer(make_model(), precision="fp32")(x, a) for x, a in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda job: renderer(*job), jobs))
+    assert all(torch.equal(r, e) for r, e in zip(results, expected))

@@ -17,15 +17,22 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(10 * torch.log10(1 / mse)) if mse > 0 else math.inf
 
 
-@pytest.mark.parametrize("keep_bytes", [1, 200_000, 600_000])  # one segment, mixed, mostly whole
-def test_fp32_piecewise_matches_the_whole_render(keep_bytes, make_model, make_image):
+@pytest.mark.parametrize(
+    ("keep_bytes", "plan"),
+    [
+        (1, "down1-out in tiles"),
+        (1_000_000, "down1-down2 in tiles, down3 whole, res1 whole, res2 whole, res3 whole, res4 whole, "
+         "res5 whole, up1 in tiles, up2-out in tiles"),
+    ],
+)  # fmt: skip
+def test_fp32_piecewise_matches_the_whole_render(keep_bytes, plan, make_model, make_image):
     model = make_model("dual")
     whole = Renderer(model, precision="fp32")
     tiled = Renderer(model, precision="fp32", max_pixels=1, keep_bytes=keep_bytes, tile=32)
     x = make_image(n=2, h=70, w=93)
     for alpha in (-0.7, torch.tensor([0.2, 1.0]), [1.0, -0.5, 0.3]):
         y = tiled(x, alpha)
-        assert tiled.last_render_tiled
+        assert tiled.last_plan == plan
         assert torch.allclose(y, whole(x, alpha), atol=2e-5), alpha
 
 

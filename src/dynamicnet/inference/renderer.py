@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -97,6 +98,7 @@ class Renderer:
         self._radius: dict[tuple[int, int], int] = {}
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[tuple, Tensor] = OrderedDict()
+        self._lock = threading.Lock()  # the cache and the norms' tiling state are shared
         self.last_render_tiled = False
         self.last_plan = "whole"  # how the last render ran, e.g. "down1-down2 in tiles, down3 whole, ..."
 
@@ -113,7 +115,8 @@ class Renderer:
             self.last_render_tiled = x.shape[0] * inside.shape[-2] * inside.shape[-1] > self.max_pixels
             if self.last_render_tiled:
                 del x
-                y = self._piecewise(inside, alpha)
+                with self._lock:
+                    y = self._piecewise(inside, alpha)
             else:
                 y, self.last_plan = self._whole(x, inside, alpha), "whole"
             y = self.model.finish(y.float(), size)
@@ -138,7 +141,8 @@ class Renderer:
         return Keyframes(points, self.sweep(x, [to_alpha(p) for p in points]))
 
     def clear_cache(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     # --- internals ---------------------------------------------------------------------
     def _check(self, x: Tensor) -> Tensor:
@@ -159,12 +163,14 @@ class Renderer:
             return self._forward(inside, alpha)
         prefix, first, suffix = self._split
         key = _fingerprint(x)
-        z = self._cache.get(key)
+        with self._lock:
+            z = self._cache.get(key)
+            if z is not None:
+                self._cache.move_to_end(key)
         if z is None:
             z = prefix(inside.to(self._dtype, memory_format=self._format))
-            self._remember(key, z)
-        else:
-            self._cache.move_to_end(key)
+            with self._lock:
+                self._remember(key, z)
         with self.net.tuned(alpha):
             return suffix(self.net.tune(first, z))
 
