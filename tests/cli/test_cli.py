@@ -261,3 +261,13 @@ def test_failed_start_leaves_no_run_folder(capsys, recipe_factory, tmp_path):
     code, _, err = run(capsys, "train", recipe, "--out", tmp_path / "run")
     assert code == 2 and "no such file" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_export_onnx_writes_a_checked_graph(capsys, model_file, tmp_path):
+    out = tmp_path / "m.onnx"
+    code, stdout, _ = run(capsys, "export", "onnx", model_file, "--out", out, "--shared-alpha")
+    assert code == 0 and out.is_file()
+    assert "inputs: image, alpha; output: stylized" in stdout
+    assert "onnxruntime vs PyTorch" in stdout
+    code, _, err = run(capsys, "export", "onnx", model_file, "--out", tmp_path / "x.onnx", "--opset", "9")
+    assert code == 2 and "opset 9" in err and not (tmp_path / "x.onnx").exists()

@@ -112,6 +112,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="fetch again even if already present")
 
+    p = verbs.add_parser("export", help="export a model to another runtime")
+    export = p.add_subparsers(dest="export_format", metavar="FORMAT", required=True)
+    p = export.add_parser("onnx", help="ONNX graph with alpha as inputs (see docs/onnx.md)")
+    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("--out", "-o", required=True, help="output file (.onnx)")
+    p.add_argument(
+        "--shared-alpha",
+        action="store_true",
+        help="one alpha input (one per block set) instead of one per block",
+    )
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 13 to 20 (default 17)")
+    p.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
+
     p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
     p.add_argument("checkpoint", help="the authors' .pth file")
     p.add_argument("--variant", choices=["normal", "dual"], required=True)
@@ -154,6 +167,19 @@ def _alpha_settings(args, model) -> list[tuple[str, object]]:
     for _, value in settings:
         model.net.coefficients(value)  # raises AlphaError for unknown names or wrong counts
     return settings
+
+
+def cmd_export(args) -> int:
+    from ..export import export_onnx
+
+    report = export_onnx(
+        args.model, args.out, shared_alpha=args.shared_alpha, opset=args.opset, check=not args.no_check
+    )
+    print(f"wrote {report.path} (opset {report.opset})")
+    print(f"inputs: {', '.join(report.inputs)}; output: {report.output}")
+    if report.max_abs_diff is not None:
+        print(f"onnxruntime vs PyTorch: max |difference| {report.max_abs_diff:.2g}")
+    return 0
 
 
 def cmd_stylize(args) -> int:
@@ -311,6 +337,7 @@ VERBS = {
     "info": cmd_info,
     "import-official": cmd_import_official,
     "weights": cmd_weights,
+    "export": cmd_export,
 }
 
 

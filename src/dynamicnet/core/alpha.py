@@ -3,6 +3,10 @@
 A coefficient is a Python float or a tensor of shape (), (N,) or (N, 1, H, W).
 Zero coefficients are dropped here, so a block whose coefficient is zero is never run:
 that is what makes ``alpha = 0`` the base model bit for bit.
+
+While tracing (``torch.jit.is_tracing()``, as the ONNX export does) alpha tensors are
+graph inputs, not values: every tensor coefficient is kept, so every block stays in the
+graph, and checks that read tensor values or sizes are skipped instead of being baked in.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def _check_leaf(value: object, where: str) -> Coefficient:
                 f"{where}: alpha tensor must have shape (), (N,) or (N, 1, H, W), got {tuple(value.shape)}"
             )
         value = value if value.is_floating_point() else value.float()
-        if not bool(torch.isfinite(value).all()):
+        if not torch.jit.is_tracing() and not bool(torch.isfinite(value).all()):
             raise AlphaError(f"{where}: alpha tensor has non-finite values")
         return value
     raise AlphaError(f"{where}: alpha must be a number, tensor, list or dict, got {type(value)}")
@@ -72,7 +76,7 @@ def per_block(alpha: AlphaLike, blocks: Sequence[str], where: str = "alpha") -> 
 
 def _is_zero(c: Coefficient) -> bool:
     if isinstance(c, Tensor):
-        return not bool(torch.any(c))
+        return not torch.jit.is_tracing() and not bool(torch.any(c))
     return c == 0.0
 
 
@@ -130,7 +134,7 @@ def fit_to(c: Coefficient, z: Tensor) -> Coefficient:
     c = c.to(device=z.device, dtype=z.dtype)
     if c.dim() == 0:
         return c
-    if c.shape[0] not in (1, z.shape[0]):
+    if not torch.jit.is_tracing() and c.shape[0] not in (1, z.shape[0]):
         raise AlphaError(f"alpha has batch size {c.shape[0]} but the input has batch size {z.shape[0]}")
     if c.dim() == 1:
         return c.view(-1, *([1] * (z.dim() - 1)))
@@ -138,6 +142,7 @@ def fit_to(c: Coefficient, z: Tensor) -> Coefficient:
     if tuple(c.shape[-2:]) == size:
         return c
     shrinking = c.shape[-2] > size[0] or c.shape[-1] > size[1]
-    return torch.nn.functional.interpolate(
-        c, size=size, mode="bilinear", align_corners=False, antialias=shrinking
+    resized = torch.nn.functional.interpolate(  # in float32: antialiasing has no bf16 kernel
+        c.float(), size=size, mode="bilinear", align_corners=False, antialias=shrinking
     )
+    return resized.to(z.dtype)
