@@ -58,8 +58,9 @@ def photo(path: str, side: int, device: str) -> torch.Tensor:
     s = min(h, w)
     x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
     with torch.inference_mode():
-        x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=side < s)
-    return x.clamp_(0, 1).to(device)
+        return (
+            F.interpolate(x, size=(side, side), mode="bilinear", antialias=side < s).clamp_(0, 1).to(device)
+        )
 
 
 def median_ms(fn, repeats: int, device: str) -> float:
@@ -103,16 +104,30 @@ def row(label: str, ms: float, note: str) -> None:
     print(f"{label:<30} {ms:8.1f} ms   {note}")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set. VmHWM, not ru_maxrss: on Linux ru_maxrss survives
+    exec, so a child started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (
+        1024 * 1024 if sys.platform == "darwin" else 1024
+    )
+
+
 def peak_memory_child(args) -> None:
     torch.set_num_threads(torch.get_num_threads())
     model = dynamicnet.load(args.model, device=args.device)
     x = photo(args.image, args.peak_memory_run, args.device)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     renderer = Renderer(model)
     t0 = time.perf_counter()
     y = renderer(x, alpha=0.7)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(f"{peak:.0f} {before:.0f} {seconds:.1f} {renderer.precision} {tuple(y.shape)}")
 
 
