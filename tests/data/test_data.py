@@ -99,3 +99,11 @@ def test_nothing_readable_is_a_dataset_error(tmp_path):
     files, _ = list_images(tmp_path)
     with pytest.raises(DatasetError, match="none of the 1 training images"):
         RandomCrops(files, 8, 8)[(0, 0)]
+
+
+def test_held_out_photos_are_left_out_and_typos_are_errors(photo_dir):
+    files, _ = list_images(photo_dir, exclude=["p1.jpg", "nested/*"])
+    names = {f.name for f in files}
+    assert "p1.jpg" not in names and "deeper.png" not in names and "p0.jpg" in names
+    with pytest.raises(DatasetError, match="p9.jpg"):
+        list_images(photo_dir, exclude=["p9.jpg"])

@@ -33,7 +33,8 @@ class StyleTraining:
             name: StyleObjective.from_dict(table, recipe.base_dir, name)
             for name, table in d["objectives"].items()
         }
-        self.files, self.ignored = list_images(recipe.resolve(d["data"]["photos"]))
+        photos = recipe.resolve(d["data"]["photos"])
+        self.files, self.ignored = list_images(photos, exclude=d["data"].get("holdout", []))
         self.dataset = RandomCrops(self.files, d["data"]["crop"], d["data"]["resize"], d["seed"])
         self.device = device
 

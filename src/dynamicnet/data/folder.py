@@ -8,6 +8,8 @@ an uninterrupted run would have seen, with any number of loader workers or proce
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +32,30 @@ PHOTO_SUFFIXES = frozenset(
 )
 
 
-def list_images(root: str | Path) -> tuple[list[Path], int]:
-    """Image files under ``root`` (recursively, sorted) and the number of other files ignored."""
+def list_images(root: str | Path, exclude: Sequence[str] = ()) -> tuple[list[Path], int]:
+    """Image files under ``root`` (recursively, sorted) and the number of other files ignored.
+
+    ``exclude`` holds glob patterns matched against each file's path relative to ``root``
+    and against its name: photos held out of training (for evaluation). A pattern that
+    matches nothing is an error, since it is most likely a typo.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     files, ignored = [], 0
+    unused = list(exclude)
     for path in sorted(root.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
-            if path.suffix.lower() in PHOTO_SUFFIXES:
+            relative = path.relative_to(root).as_posix()
+            held = [p for p in exclude if fnmatch(relative, p) or fnmatch(path.name, p)]
+            if held:
+                unused = [p for p in unused if p not in held]
+            elif path.suffix.lower() in PHOTO_SUFFIXES:
                 files.append(path)
             else:
                 ignored += 1
+    if unused:
+        raise DatasetError(f"{root}: held-out pattern {unused[0]!r} matches no file")
     if not files:
         raise DatasetError(f"{root}: no image files found (searched recursively)")
     return files, ignored

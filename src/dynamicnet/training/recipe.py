@@ -34,6 +34,7 @@ _INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
 _POSITIVE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "a positive number")
 _STR = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
 _BOOL = (lambda v: isinstance(v, bool), "true or false")
+_STR_LIST = (lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v), "a list of strings")
 _NAME = (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v), "a plain name")
 _IDENT = (lambda v: isinstance(v, str) and v.isidentifier() and v not in RESERVED_NAMES, "an identifier")
 
@@ -54,7 +55,7 @@ SCHEMA: dict[str, Any] = {
     "model": {"variant": _one_of("single", "dual", "multi")},
     "data": {
         "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
-        "batch": _POSITIVE_INT, "workers": _COUNT,
+        "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST,
     },
     "train": {
         "precision": _one_of("fp32", "bf16"), "checkpoint_every": _POSITIVE_INT,
