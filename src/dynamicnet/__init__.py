@@ -17,8 +17,11 @@ __version__ = "0.1.0"
 
 
 def load(model: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Load a model file (``.safetensors`` written by dynamicnet) in eval mode, fp32."""
-    return load_model(Path(model), device=device)
+    """Load a shipped model by name (``dynamicnet models`` lists them) or a model file
+    (``.safetensors`` written by dynamicnet), in eval mode, fp32."""
+    from .models import resolve_model
+
+    return load_model(resolve_model(model), device=device)
 
 
 save = save_model

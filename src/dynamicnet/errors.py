@@ -4,6 +4,15 @@ The command line prints these as one line and exits with status 2; library users
 catch them all with ``except dynamicnet.errors.DynamicNetError``.
 """
 
+import re
+
 
 class DynamicNetError(Exception):
     """Bad input: a missing or damaged file, a wrong alpha, an inconsistent recipe..."""
+
+
+def one_line(message: str) -> str:
+    """Error text for a terminal or an HTTP answer: no colour codes, no line breaks, not endless."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    return message if len(message) <= 500 else message[:497] + "..."

@@ -12,6 +12,8 @@ import re
 import sys
 from pathlib import Path
 
+from ..errors import one_line
+
 EXIT_USAGE = 2
 
 
@@ -24,13 +26,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def one_line(message: str) -> str:
-    """Error text for a terminal: no colour codes, no line breaks, not endless."""
-    message = re.sub(r"\x1b\[[0-9;]*m", "", message)
-    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    return message if len(message) <= 500 else message[:497] + "..."
 
 
 def _protect_negative_numbers(argv: list[str]) -> list[str]:
@@ -67,7 +62,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("stylize", help="stylize images at one or more alphas")
     p.add_argument("images", nargs="*", help="image files (before --alpha)")
-    p.add_argument("--model", "-m", required=True, help="model file (.safetensors)")
+    p.add_argument("--model", "-m", required=True, help="model file (.safetensors) or shipped model name")
     p.add_argument(
         "--alpha",
         "-a",
@@ -96,8 +91,17 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="auto: bf16 where the hardware runs it fast (within 1/255 of fp32 on average), else fp32",
     )
 
-    p = verbs.add_parser("info", help="show a model file's metadata")
-    p.add_argument("model", help="model file (.safetensors)")
+    p = verbs.add_parser("models", help="list the shipped models (use their names as --model)")
+
+    p = verbs.add_parser("demo", help="the browser demo: pick a photo and a model, drag alpha")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--model", "-m", action="append", metavar="M", help="serve these models (default: shipped)"
+    )
+
+    p = verbs.add_parser("info", help="show a model's metadata")
+    p.add_argument("model", help="model file (.safetensors) or shipped model name")
     p.add_argument("--json", action="store_true", help="print the raw JSON metadata")
 
     p = verbs.add_parser("weights", help="perceptual-network (VGG16) weights: list sources, fetch one")
@@ -261,16 +265,42 @@ def _info_training(training: dict) -> list[str]:
     return [f"training    {steps} steps; {training['precision']}; {training['processes']} process(es)"]
 
 
+def cmd_demo(args) -> int:
+    from ..models import resolve_model
+    from ..server import serve
+
+    models = None
+    if args.model:
+        models = {Path(str(m)).stem: resolve_model(m) for m in args.model}
+    serve(args.host, args.port, models)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from ..models import shipped_models
+
+    models = shipped_models()
+    width = max([len("NAME"), *(len(m.name) for m in models)])
+    print(f"{'NAME':<{width}}  {'TASK':<10}  {'ALPHA':<9}  DESCRIPTION")
+    for m in models:
+        alpha = f"[{m.alpha_range[0]:g}, {m.alpha_range[1]:g}]"
+        print(f"{m.name:<{width}}  {m.task:<10}  {alpha:<9}  {m.description}")
+    return 0
+
+
 def cmd_info(args) -> int:
     from ..io.model_file import read_metadata
+    from ..models import resolve_model
 
-    meta = read_metadata(args.model)  # checks the fields every model has
+    meta = read_metadata(resolve_model(args.model))  # checks the fields every model has
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0
     lo, hi = meta.get("alpha_range", [0, 1])
     print(f"model       {args.model}")
     print(f"name        {meta.get('name', '-')}")
+    if meta.get("description"):
+        print(f"about       {meta['description']}")
     print(f"task        {meta['task']}  ({meta['architecture']})")
     print(f"variant     {meta['variant']}  alpha range [{lo:g}, {hi:g}]; values outside extrapolate")
     print(f"block sets  {', '.join(meta['sets'])}")
@@ -335,6 +365,8 @@ VERBS = {
     "train": cmd_train,
     "stylize": cmd_stylize,
     "info": cmd_info,
+    "models": cmd_models,
+    "demo": cmd_demo,
     "import-official": cmd_import_official,
     "weights": cmd_weights,
     "export": cmd_export,

@@ -181,7 +181,8 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     check: bool = True,
 ) -> ExportReport:
-    """Write a style model (or a model file's path) as an ONNX graph with alpha as inputs.
+    """Write a style model (or a model file's path, or a shipped model's name) as an ONNX
+    graph with alpha as inputs.
 
     Inputs: ``image`` (N, 3, H, W) float32 RGB in [0, 1], any N and any H, W >= 5
     (:data:`MIN_SIDE`), then the float32 alpha inputs of :func:`alpha_input_names`, each of
@@ -194,9 +195,9 @@ def export_onnx(
     written (atomically) when everything succeeded.
     """
     if isinstance(model, (str, Path)):
-        from ..io.model_file import load_model
+        from .. import load
 
-        model = load_model(model)
+        model = load(model)
     if not isinstance(model, StyleModel):
         raise ExportError(f"ONNX export supports style models, not {type(model).__name__}")
     if opset not in OPSETS:

@@ -1,0 +1,137 @@
+"""The demo's HTTP API: renders, limits, and 4xx answers with a message for bad input."""
+
+from __future__ import annotations
+
+import base64
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from PIL import Image
+
+import dynamicnet
+from dynamicnet.apps import style
+from dynamicnet.server import create_app
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    model = style.build(style.default_config())
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.05)
+    return dynamicnet.save(model, tmp_path_factory.mktemp("m") / "tiny.safetensors")
+
+
+@pytest.fixture
+def client(model_file):
+    with TestClient(create_app({"tiny": model_file}, precision="fp32")) as c:
+        yield c
+
+
+def png_bytes(width: int, height: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    arr = (rng.random((height, width, 3)) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(client, data: bytes, name: str = "photo.png"):
+    return client.post("/api/images", files={"file": (name, data, "image/png")})
+
+
+def render(client, image: str, **body) -> np.ndarray:
+    r = client.post("/api/render", json={"image": image, "model": "tiny", **body})
+    assert r.status_code == 200, r.text
+    return np.asarray(Image.open(io.BytesIO(r.content)), dtype=np.float32)
+
+
+def test_models_samples_and_a_render_that_changes_with_alpha(client):
+    models = client.get("/api/models").json()
+    assert models[0]["name"] == "tiny" and models[0]["alpha_range"] == [0.0, 1.0]
+    assert "alpha 0" in models[0]["explanation"]
+    samples = client.get("/api/samples").json()
+    assert len(samples) >= 3
+    a0 = render(client, samples[0]["id"], alpha=0.0, max_side=64)
+    a1 = render(client, samples[0]["id"], alpha=1.0, max_side=64)
+    assert max(a0.shape[:2]) == 64
+    assert np.abs(a0 - a1).mean() > 1.0  # the blocks change the picture
+    per_block = render(client, samples[0]["id"], alpha=[0.0, 0.0, 1.0], max_side=64)
+    assert not np.array_equal(per_block, a1)
+    assert client.get("/").text.startswith("<!doctype html>")
+
+
+def test_upload_renders_at_full_size_matching_the_library(client, model_file):
+    info = upload(client, png_bytes(45, 30)).json()
+    assert (info["width"], info["height"]) == (45, 30)
+    got = render(client, info["id"], alpha=0.5)
+    x = torch.from_numpy(np.array(Image.open(io.BytesIO(png_bytes(45, 30))))).permute(2, 0, 1)[None] / 255
+    with torch.no_grad():
+        expected = dynamicnet.load(model_file)(x.float(), alpha=0.5)[0].clamp(0, 1) * 255
+    assert np.abs(got - expected.permute(1, 2, 0).numpy()).max() <= 1.0
+
+
+def test_a_painted_alpha_map_applies_where_painted(client):
+    image = upload(client, png_bytes(64, 32)).json()["id"]
+    left = np.zeros((32, 64, 4), np.uint8)
+    left[:, :32] = 255  # painted (opaque) on the left half
+    buffer = io.BytesIO()
+    Image.fromarray(left, "RGBA").save(buffer, format="PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    painted = render(client, image, alpha=1.0, alpha_map=data_url)
+    full, none = render(client, image, alpha=1.0), render(client, image, alpha=0.0)
+    assert np.abs(painted[:, :8] - full[:, :8]).mean() < np.abs(painted[:, :8] - none[:, :8]).mean()
+    assert np.abs(painted[:, -8:] - none[:, -8:]).mean() < np.abs(painted[:, -8:] - full[:, -8:]).mean()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"model": "nope"}, 404, "no model"),
+        ({"image": "nope"}, 404, "no image"),
+        ({"alpha": [0.1, 0.2]}, 422, "3 blocks"),
+        ({"alpha": {"block9": 1}}, 422, "unknown block"),
+        ({"max_side": 0}, 422, "max_side"),
+        ({"alpha_map": "not a url"}, 422, "data: URL"),
+        ({"alpha_map": "data:image/png;base64,AAAA"}, 422, "alpha_map"),
+        ({"alpha": [0, 0, 1], "alpha_map": "data:image/png;base64,AAAA"}, 422, "alpha_map"),
+    ],
+)
+def test_bad_render_requests_get_4xx_with_a_message(client, body, status, message):
+    sample = client.get("/api/samples").json()[0]["id"]
+    r = client.post("/api/render", json={"image": sample, "model": "tiny", "alpha": 0.5, **body})
+    assert r.status_code == status
+    assert message in str(r.json()["detail"])
+
+
+def test_bad_uploads_get_4xx(model_file, tmp_path):
+    small = TestClient(create_app({"tiny": model_file}, max_upload_bytes=4000, max_pixels=5000))
+    assert upload(small, b"").status_code == 422
+    r = upload(small, b"this is not an image", "notes.png")
+    assert r.status_code == 422 and "not an image" in r.json()["detail"]
+    r = upload(small, png_bytes(50, 20)[:300])
+    assert r.status_code == 422 and "truncated" in r.json()["detail"]
+    r = upload(small, png_bytes(80, 80))
+    assert r.status_code == 413 and "MB" in r.json()["detail"]
+    r = upload(small, _flat_png(100, 100))
+    assert r.status_code == 413 and "pixels" in r.json()["detail"]
+
+
+def _flat_png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 60)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_uploads_are_bounded_and_concurrent_renders_agree(model_file):
+    client = TestClient(create_app({"tiny": model_file}, max_image_bytes=3 * 40 * 40 * 2, max_concurrent=1))
+    ids = [upload(client, png_bytes(40, 40, seed=i)).json()["id"] for i in range(3)]
+    assert client.post("/api/render", json={"image": ids[0], "model": "tiny"}).status_code == 404
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda a: render(client, ids[2], alpha=a), [0.3, 0.6] * 3))
+    assert np.array_equal(results[0], results[2]) and np.array_equal(results[1], results[3])
