@@ -1,0 +1,187 @@
+"""The demo page in a real browser (headless Chromium): upload, slider, preview rate, brush,
+download, checked on the canvas pixels. .ci/run installs Chromium where it is missing."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import dynamicnet
+from dynamicnet.apps import style
+from dynamicnet.server import create_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromedriver")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    torch.manual_seed(0)
+    model = style.build(style.default_config())
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.05)
+    path = dynamicnet.save(model, tmp_path_factory.mktemp("m") / "tiny.safetensors")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app({"tiny": path}, precision="fp32"), port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,900"):
+        options.add_argument(flag)
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, script: str, timeout: float = 60):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    status = driver.execute_script("return document.getElementById('status').textContent")
+    raise AssertionError(f"timed out waiting for: {script} (status: {status!r})")
+
+
+def canvas(driver) -> np.ndarray:
+    w, h, data = driver.execute_script(
+        "const c = document.getElementById('view');"
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "return [c.width, c.height, Array.from(d)];"
+    )
+    return np.array(data, dtype=np.float32).reshape(h, w, 4)[..., :3]
+
+
+def settle(driver, count: int) -> None:
+    """Wait until the page has drawn more than ``count`` exact renders and none is pending."""
+    wait_for(driver, f"return window.previewStats.exactRenders > {count}")
+
+
+def set_alpha(driver, value: float) -> None:
+    renders = driver.execute_script("return window.previewStats.exactRenders")
+    driver.execute_script(
+        "const s = document.getElementById('alpha'); s.value = arguments[0];"
+        "s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change'));",
+        value,
+    )
+    settle(driver, renders)
+
+
+def test_demo_page_end_to_end(server, browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    assert "alpha 0 is the main network" in browser.find_element(By.ID, "explain").text
+
+    # upload a 600x400 photo: the page previews it at 384 px
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:400, 0:600] / 600
+    photo = (
+        np.stack([np.sin(xx * 9), np.cos(yy * 7), xx * yy], -1) * 0.4
+        + 0.5
+        + rng.normal(0, 0.05, (400, 600, 3))
+    )
+    path = tmp_path / "upload.png"
+    Image.fromarray((photo.clip(0, 1) * 255).astype(np.uint8)).save(path)
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    browser.find_element(By.ID, "upload").send_keys(str(path))
+    settle(browser, renders)
+    wait_for(browser, "return document.getElementById('view').width === 384")
+    base = canvas(browser)
+    assert base.shape == (256, 384, 3)
+
+    # the exact render follows the slider
+    set_alpha(browser, 1.0)
+    heavy = canvas(browser)
+    assert np.abs(heavy - base).mean() > 2.0
+
+    # dragging: keyframe previews, drawn at >= 20 frames per second
+    stats = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const s = document.getElementById('alpha');
+        window.previewStats.frames = 0;
+        let i = 0; const sums = [];
+        function step() {
+          s.value = (i % 41) / 40; s.dispatchEvent(new Event('input'));
+          if (i === 10 || i === 30) {
+            const c = document.getElementById('view');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let t = 0; for (let k = 0; k < d.length; k += 4) t += d[k]; sums.push(t);
+          }
+          if (++i < 90) requestAnimationFrame(step);
+          else { const p = window.previewStats; done([p.frames, p.last - p.first, sums]); }
+        }
+        requestAnimationFrame(step);
+        """
+    )
+    frames, elapsed_ms, sums = stats
+    fps = (frames - 1) / (elapsed_ms / 1000)
+    print(f"preview rate while dragging: {fps:.0f} frames/s over {frames} frames")
+    assert fps >= 20
+    assert sums[0] != sums[1]  # the preview changed with the slider
+
+    # paint the left edge at alpha 1: the left follows alpha 1, the right stays near alpha 0
+    set_alpha(browser, 1.0)
+    browser.find_element(By.ID, "paint").click()
+    view = browser.find_element(By.ID, "view")
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    size = view.size
+    chain = ActionChains(browser).move_to_element_with_offset(
+        view, -size["width"] // 2 + 20, -size["height"] // 2 + 10
+    )
+    chain.click_and_hold()
+    for y in range(10, size["height"] - 10, 12):
+        for x in (20, 60, 100):
+            chain.move_to_element_with_offset(view, -size["width"] // 2 + x, -size["height"] // 2 + y)
+    chain.release().perform()
+    settle(browser, renders)
+    painted = canvas(browser)
+    left, right = slice(30, 90), slice(300, 380)
+    assert (
+        np.abs(painted[40:200, left] - heavy[40:200, left]).mean()
+        < np.abs(painted[40:200, left] - base[40:200, left]).mean()
+    )
+    # (instance normalisation spreads some change everywhere, so compare distances)
+    assert (
+        np.abs(painted[40:200, right] - base[40:200, right]).mean()
+        < np.abs(painted[40:200, right] - heavy[40:200, right]).mean()
+    )
+
+    # download: the full-resolution PNG
+    browser.find_element(By.ID, "download").click()
+    download = wait_for(browser, "return window.lastDownload")
+    assert (download["width"], download["height"]) == (600, 400)
