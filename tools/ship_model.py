@@ -1,0 +1,183 @@
+"""Ship a trained style model: copy it into the package (fp16) and write its model card.
+
+    python tools/ship_model.py runs/starry-level --description "Starry Night, light to heavy"
+
+Writes ``src/dynamicnet/models/NAME.safetensors``, ``docs/models/NAME.md`` and
+``docs/models/NAME.jpg`` (held-out photos across alpha). The card's losses are measured
+on the recipe's held-out photos under the perceptual network the model was trained with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import dynamicnet
+from dynamicnet.data.folder import list_images
+from dynamicnet.data.images import read_image, tensor_to_pil
+from dynamicnet.data.sheet import contact_sheet
+from dynamicnet.evaluation import measure_style_objectives
+from dynamicnet.inference import Renderer
+from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
+from dynamicnet.models import ship
+from dynamicnet.perceptual import load_perceptual
+from dynamicnet.training.recipe import Recipe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="run folder holding model.safetensors and log.jsonl")
+    p.add_argument("--name", help="shipped name (default: the run's recipe name)")
+    p.add_argument("--description", required=True, help="one line for 'dynamicnet models'")
+    p.add_argument("--sheet-side", type=int, default=512, help="render side of the held-out photos")
+    p.add_argument("--cell", type=int, default=256, help="side of a contact-sheet cell")
+    p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
+    return p
+
+
+def alpha_grid(variant: str) -> list[float]:
+    return [-1.0, -0.5, 0.0, 0.5, 1.0] if variant == "dual" else [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def style_licence(image: Path) -> str:
+    """The licence line for a style image from a SOURCES.md table next to it (or one up)."""
+    for folder in (image.parent, image.parent.parent):
+        sources = folder / "SOURCES.md"
+        if sources.is_file():
+            for line in sources.read_text(encoding="utf-8").splitlines():
+                if f"`{image.name}`" in line:
+                    cells = [c.strip() for c in line.strip("|").split("|")]
+                    return f"{cells[1]}, {cells[2]} ({cells[3]}); file licence as stated: {cells[-1]}"
+    return "unknown (no SOURCES.md entry found)"
+
+
+def training_minutes(run: Path) -> float:
+    """Optimisation time from the run's log (sum of logged seconds per step x steps between logs)."""
+    total, last = 0.0, {}
+    for line in (run / "log.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if "s_per_step" in entry:
+            stage = entry["stage"]
+            total += entry["s_per_step"] * (entry["step"] - last.get(stage, 0))
+            last[stage] = entry["step"]
+    return total / 60
+
+
+def main(argv=None) -> None:
+    args = get_args_parser().parse_args(argv)
+    run = Path(args.run)
+    meta = dynamicnet.read_metadata(run / "model.safetensors")
+    recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
+    name = args.name or recipe.name
+    shipped = ship(run / "model.safetensors", name, args.description)
+    model = dynamicnet.load(name)
+    data = recipe.data["data"]
+    photos_dir = recipe.resolve(data["photos"])
+    held_out = [photos_dir / p for p in data.get("holdout", [])]
+    train_files, _ = list_images(photos_dir, exclude=data.get("holdout", []))
+    alphas = alpha_grid(meta["variant"])
+
+    renderer = Renderer(model)
+    rows = []
+    for path in held_out[:4]:
+        photo = read_image(path, max_side=args.sheet_side)
+        rows.append([tensor_to_pil(photo)] + [tensor_to_pil(renderer(photo, a).clamp(0, 1)) for a in alphas])
+    sheet = contact_sheet(rows, ["input", *[f"alpha={a:g}" for a in alphas]], cell=args.cell)
+    docs = ROOT / "docs" / "models"
+    docs.mkdir(parents=True, exist_ok=True)
+    sheet.convert("RGB").save(docs / f"{name}.jpg", quality=85, optimize=True)
+
+    vgg, _ = load_perceptual(meta["perceptual"]["source"])
+    objectives = {
+        table["name"]: StyleObjective.from_dict(
+            recipe.data["objectives"][table["name"]], recipe.base_dir, table["name"]
+        )
+        for table in meta["objectives"].values()
+    }
+    criteria = {n: StyleLoss(vgg, o) for n, o in objectives.items()}
+    photos = [read_image(p, max_side=args.loss_side) for p in held_out]
+    points = measure_style_objectives(model, photos, alphas, criteria)
+
+    stage_rows = [("main", recipe.data["main"])] + [(f"tune:{t['set']}", t) for t in recipe.data["tune"]]
+    lines = [
+        f"# {name}",
+        "",
+        args.description,
+        "",
+        f'- Load: `dynamicnet.load("{name}")`; '
+        f"`dynamicnet stylize IMG --model {name} --alpha 0 0.5 1 --out DIR`",
+        f"- Variant: {meta['variant']}; alpha range {meta['alpha_range']}; blocks "
+        + ", ".join(f"{b} at {v['at']}" for b, v in meta["blocks"].items()),
+        f"- File: `src/dynamicnet/models/{name}.safetensors` "
+        f"({shipped.stat().st_size / 2**20:.1f} MB, fp16 weights)",
+        "",
+        "## Objectives",
+        "",
+        "| stage | objective | style image | style size (px) | content weight | style weight |",
+        "|---|---|---|---|---|---|",
+    ]
+    for stage, table in meta["objectives"].items():
+        for target in table["styles"]:
+            lines.append(
+                f"| {stage} | {table['name']} | {target['image']} | {target['size']} | "
+                f"{table['content_weight']:g} | {table['style_weight']:g} |"
+            )
+    lines += [
+        "",
+        "Weights are in the perceptual network's reference units (README, Training).",
+        "",
+        "## Training",
+        "",
+        f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
+        f"`dynamicnet train recipes/{meta['recipe_file']} --resume`,"
+        f' then `python tools/ship_model.py runs/{recipe.name} --description "{args.description}"`',
+        f"- Photos: `{data['photos']}`, {len(train_files)} for training and {len(held_out)} held out; "
+        f"random {data['crop']} px crops after resizing the shorter side to "
+        f"{data['resize']} px; batch {data['batch']}",
+        "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stage_rows),
+        f"- Precision {meta['training']['precision']}, {meta['training']['processes']} process(es); "
+        f"{training_minutes(run):.0f} min of optimisation on a 2-core Xeon (AMX), no GPU",
+        f"- Perceptual weights: {meta['perceptual']['source']} "
+        f"(sha256 {meta['perceptual']['sha256'][:16]}...)",
+        "",
+        "## Style image licences",
+        "",
+    ]
+    seen = set()
+    for obj in objectives.values():
+        for target in obj.styles:
+            if target.image.name not in seen:
+                seen.add(target.image.name)
+                lines.append(f"- `{target.image.name}`: {style_licence(target.image)}")
+    lines += [
+        "",
+        "## Held-out photos across alpha",
+        "",
+        f"Rendered at {args.sheet_side} px (longer side), shown at {args.cell} px. "
+        "These photos were not used in training.",
+        "",
+        f"![{name} across alpha]({name}.jpg)",
+        "",
+        "## Measured losses",
+        "",
+        f"Mean over the {len(photos)} held-out photos at {args.loss_side} px (longer side), unweighted, "
+        "in reference units; `style vs X` is the style loss against objective X's style target.",
+        "",
+        "| alpha | content | " + " | ".join(f"style vs {n}" for n in criteria) + " |",
+        "|---|---|" + "---|" * len(criteria),
+    ]
+    for point in points:
+        lines.append(
+            f"| {point.alpha:g} | {point.content:.3f} | "
+            + " | ".join(f"{point.style[n]:.3f}" for n in criteria)
+            + " |"
+        )
+    (docs / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"shipped {shipped}\nwrote {docs / (name + '.md')} and {docs / (name + '.jpg')}")
+
+
+if __name__ == "__main__":
+    main()
