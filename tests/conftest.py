@@ -86,9 +86,10 @@ def photo_factory():
 def trained_style_models(tmp_path_factory) -> list:
     """Style models that went through training (a tiny recipe, a few seconds).
 
-    Tests of rendering accuracy run on these; shipped models belong in this list too.
+    Tests of rendering accuracy run on these, and on every shipped model.
     """
     import dynamicnet
+    from dynamicnet.models import shipped_models
     from dynamicnet.training.trainer import train
 
     root = tmp_path_factory.mktemp("trained")
@@ -96,4 +97,5 @@ def trained_style_models(tmp_path_factory) -> list:
         make_photo(root / "photos" / f"p{i}.jpg", size=(48, 40), seed=i)
     style = make_photo(root / "style.png", size=(40, 40), seed=42)
     recipe = write_recipe(root / "tiny.toml", root / "photos", style, steps=(12, 12))
-    return [dynamicnet.load(train(recipe, root / "run", progress=False))]
+    tiny = dynamicnet.load(train(recipe, root / "run", progress=False))
+    return [tiny, *(dynamicnet.load(m.name) for m in shipped_models())]
