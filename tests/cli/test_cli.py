@@ -271,3 +271,18 @@ def test_export_onnx_writes_a_checked_graph(capsys, model_file, tmp_path):
     assert "onnxruntime vs PyTorch" in stdout
     code, _, err = run(capsys, "export", "onnx", model_file, "--out", tmp_path / "x.onnx", "--opset", "9")
     assert code == 2 and "opset 9" in err and not (tmp_path / "x.onnx").exists()
+
+
+def test_models_table_and_loading_by_name(capsys):
+    from dynamicnet.models import shipped_models
+
+    code, out, _ = run(capsys, "models")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["NAME", "TASK", "ALPHA"]
+    assert [line.split()[0] for line in lines[1:]] == [m.name for m in shipped_models()]
+    for m in shipped_models():
+        assert dynamicnet.load(m.name).task == m.task
+    code, _, err = run(capsys, "info", "no-such-model")
+    assert code == 2 and "no such model file or shipped model" in err
+    with pytest.raises(dynamicnet.ModelFileError, match="shipped"):
+        dynamicnet.load("no-such-model")
