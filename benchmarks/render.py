@@ -63,18 +63,30 @@ def photo(path: str, side: int, device: str) -> torch.Tensor:
         )
 
 
-def median_ms(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+def timed_ms(fn, device: str) -> float:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) * 1000
+
+
+def interleaved_ms(fns: dict, repeats: int, device: str) -> dict[str, list[float]]:
+    """Times of each function, taken in turns (a, b, c, a, b, c, ...) after one warm-up each,
+    so that a change in machine load hits every contender alike."""
+    for fn in fns.values():
         fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timed_ms(fn, device))
+    return times
+
+
+def median_ms(fn, repeats: int, device: str) -> float:
+    return statistics.median(interleaved_ms({"fn": fn}, repeats, device)["fn"])
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -87,7 +99,7 @@ def level_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.clamp(0, 1) - b.clamp(0, 1)).abs().mean()) * 255
 
 
-def onnxruntime_ms(model, x: torch.Tensor, repeats: int) -> float:
+def onnxruntime_forward(model, x: torch.Tensor):
     """The same forward from the exported ONNX graph in onnxruntime (CPU, torch's thread count)."""
     import onnxruntime as ort
 
@@ -95,13 +107,22 @@ def onnxruntime_ms(model, x: torch.Tensor, repeats: int) -> float:
         report = export_onnx(model, Path(tmp) / "model.onnx", check=False)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
+        # no busy-waiting threads after a run: they would slow the torch runs taken in turn
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(str(report.path), options, providers=["CPUExecutionProvider"])
     feed = {"image": x.cpu().numpy(), **{name: np.full(1, 0.7, np.float32) for name in report.inputs[1:]}}
-    return median_ms(lambda: session.run(None, feed), repeats, "cpu")
+    return lambda: session.run(None, feed)
 
 
-def row(label: str, ms: float, note: str) -> None:
-    print(f"{label:<30} {ms:8.1f} ms   {note}")
+def row(label: str, times: list[float], note: str) -> None:
+    spread = f"({min(times):.0f}-{max(times):.0f})"
+    print(f"{label:<30} {statistics.median(times):8.1f} ms {spread:>13}   {note}")
+    if max(times) > 1.5 * min(times):
+        print(f"{'':<30} warning: times vary by more than 1.5x; is something else using the CPU?")
+
+
+def ratio(reference: list[float], contender: list[float]) -> float:
+    return statistics.median(reference) / statistics.median(contender)
 
 
 def peak_rss_mb() -> float:
@@ -119,7 +140,6 @@ def peak_rss_mb() -> float:
 
 
 def peak_memory_child(args) -> None:
-    torch.set_num_threads(torch.get_num_threads())
     model = dynamicnet.load(args.model, device=args.device)
     x = photo(args.image, args.peak_memory_run, args.device)
     before = peak_rss_mb()
@@ -128,7 +148,9 @@ def peak_memory_child(args) -> None:
     y = renderer(x, alpha=0.7)
     seconds = time.perf_counter() - t0
     peak = peak_rss_mb()
-    print(f"{peak:.0f} {before:.0f} {seconds:.1f} {renderer.precision} {tuple(y.shape)}")
+    print(
+        f"{peak:.0f} {before:.0f} {seconds:.1f} {renderer.precision} {tuple(y.shape)}; {renderer.last_plan}"
+    )
 
 
 def main(argv=None) -> None:
@@ -152,19 +174,19 @@ def main(argv=None) -> None:
         renderer.clear_cache()
         return renderer(x, alpha=next(alphas))
 
-    t_eager = median_ms(eager, n, dev)
-    t_full = median_ms(full, n, dev)
-    renderer(x, alpha=0.5)
-    t_change = median_ms(lambda: renderer(x, alpha=next(alphas)), n, dev)
+    def change() -> torch.Tensor:  # the image was rendered just before (by full)
+        return renderer(x, alpha=next(alphas))
+
+    t = interleaved_ms({"eager": eager, "full": full, "change": change}, n, dev)
     changed = renderer(x, alpha=0.37)
     renderer.clear_cache()
     exact = torch.equal(changed, renderer(x, alpha=0.37))
-    row("eager fp32 forward", t_eager, "(reference)")
-    row("Renderer full render", t_full, f"{t_eager / t_full:5.2f}x faster (target 1.5x)")
+    row("eager fp32 forward", t["eager"], "(reference)")
+    row("Renderer full render", t["full"], f"{ratio(t['eager'], t['full']):5.2f}x faster (target 1.5x)")
     row(
         "Renderer alpha change",
-        t_change,
-        f"{t_full / t_change:5.2f}x faster than its full render (target 1.25x); "
+        t["change"],
+        f"{ratio(t['full'], t['change']):5.2f}x faster than its full render (target 1.25x); "
         f"identical to a full render: {exact}",
     )
 
@@ -174,10 +196,13 @@ def main(argv=None) -> None:
         with torch.inference_mode():
             return [model(x, alpha=a) for a in sweep]
 
-    t_eager8 = median_ms(eager_sweep, max(1, n // 2), dev)
-    t_sweep = median_ms(lambda: (renderer.clear_cache(), renderer.sweep(x, sweep)), max(1, n // 2), dev)
-    row("8 eager fp32 forwards", t_eager8, "(reference)")
-    row("Renderer 8-alpha sweep", t_sweep, f"{t_eager8 / t_sweep:5.2f}x faster (target 1.8x)\n")
+    def renderer_sweep() -> list[torch.Tensor]:
+        renderer.clear_cache()
+        return renderer.sweep(x, sweep)
+
+    t = interleaved_ms({"eager": eager_sweep, "sweep": renderer_sweep}, max(1, n // 2), dev)
+    row("8 eager fp32 forwards", t["eager"], "(reference)")
+    row("Renderer 8-alpha sweep", t["sweep"], f"{ratio(t['eager'], t['sweep']):5.2f}x faster (target 1.8x)\n")
 
     between = [i / 32 for i in range(33)]
     exact_renders = renderer.sweep(x, between)
@@ -195,11 +220,9 @@ def main(argv=None) -> None:
     exact_renderer = Renderer(model, precision="fp32")
     fast = Renderer(model, precision="bf16") if renderer.precision == "fp32" else renderer
     devs = [level_diff(fast(x, alpha=a), exact_renderer(x, alpha=a)) for a in (0.0, 0.5, 1.0)]
-    t_ort = onnxruntime_ms(model, x, n)
+    t = interleaved_ms({"eager": eager, "ort": onnxruntime_forward(model, x)}, n, dev)
     row(
-        "onnxruntime fp32 (exported)",
-        t_ort,
-        f"{t_eager / t_ort:5.2f}x faster than eager fp32 (for comparison)",
+        "onnxruntime fp32 (exported)", t["ort"], f"{ratio(t['eager'], t['ort']):5.2f}x faster than eager fp32"
     )
     listed = ", ".join(f"{d:.2f}" for d in devs)
     print(f"\nbf16 vs fp32 at alpha 0, 0.5, 1: mean |diff| {listed} /255 (limit 1/255)")
@@ -207,8 +230,8 @@ def main(argv=None) -> None:
     if args.check_side:
         big = photo(args.image, args.check_side, dev)
         whole_renderer = Renderer(model, max_pixels=10**12)
-        # keep_bytes shrunk with the image area, so that the same layers run in tiles as at --big
-        keep = int(DEFAULT_KEEP_BYTES * (args.check_side / max(args.big, args.check_side)) ** 2)
+        # keep_bytes shrunk with the image area, so that the same layers run in tiles as at 4096 px
+        keep = int(DEFAULT_KEEP_BYTES * (args.check_side / 4096) ** 2)
         tiled_renderer = Renderer(model, max_pixels=1, keep_bytes=keep)
         t0 = time.perf_counter()
         whole = whole_renderer(big, alpha=0.7)
@@ -220,6 +243,8 @@ def main(argv=None) -> None:
             f"{args.check_side} px: piecewise vs whole render PSNR {psnr(tiled, whole):.1f} dB (target 40); "
             f"whole {t_whole:.1f} s, piecewise {t_tiled:.1f} s ({tiled_renderer.last_plan})"
         )
+        if "in tiles" not in tiled_renderer.last_plan:
+            print("warning: nothing ran in tiles, so this check tested nothing; use a larger --check-side")
         del big, whole, tiled
 
     if args.big:
@@ -227,11 +252,12 @@ def main(argv=None) -> None:
         out = subprocess.run(
             [*cmd, "--peak-memory-run", str(args.big)], capture_output=True, text=True, check=True
         )
-        peak, before, seconds, precision, shape = out.stdout.split(maxsplit=4)
+        numbers, plan = out.stdout.strip().split("; ", 1)
+        peak, before, seconds, precision, shape = numbers.split(maxsplit=4)
         print(
             f"{args.big} px ({precision}): peak memory {float(peak) / 1024:.2f} GB for the whole process "
             f"({float(before) / 1024:.2f} GB before rendering: model, input), {seconds} s, "
-            f"output {shape.strip()}"
+            f"output {shape}; plan: {plan}"
         )
 
 

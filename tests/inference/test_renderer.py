@@ -135,3 +135,45 @@ def test_threads_share_one_renderer(make_model, make_image):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda job: renderer(*job), jobs))
     assert all(torch.equal(r, e) for r, e in zip(results, expected))
+
+
+def test_blocks_on_nested_submodules_are_not_cached_away(make_image):
+    from dynamicnet.apps import style
+
+    config = style.default_config()
+    config["blocks"] = {"b0": {"at": "res1.conv2", "channels": 128}, "b1": {"at": "res3", "channels": 128}}
+    torch.manual_seed(0)
+    model = style.build(config).eval()
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.05)
+        expected = model(make_image(), alpha=1.0)
+    renderer = Renderer(model, precision="fp32")
+    assert torch.equal(renderer(make_image(), alpha=1.0), expected)
+    assert torch.equal(renderer(make_image(), alpha=1.0), expected)  # from the cache
+
+
+def test_piecewise_and_whole_renders_share_a_renderer_across_threads(make_model, make_image):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = make_model()
+    renderer = Renderer(model, precision="fp32", max_pixels=60 * 60, keep_bytes=100_000, tile=32)
+    big, small = make_image(h=72, w=96), make_image(h=30, w=30, seed=4)
+    with torch.no_grad():
+        expected = {72: model(big, alpha=0.6), 30: model(small, alpha=0.6)}
+    jobs = [big, small, small, small, big, small, small]
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda x: renderer(x, alpha=0.6), jobs))
+    for x, y in zip(jobs, results):
+        assert torch.allclose(y, expected[x.shape[-2]], atol=2e-5)
+
+
+def test_output_is_contiguous_and_non_float_input_is_refused(make_model, make_image):
+    renderer = Renderer(make_model(), precision="bf16")
+    assert renderer(make_image(), alpha=0.5).is_contiguous()
+    with pytest.raises(ValueError, match="uint8"):
+        renderer((make_image() * 255).to(torch.uint8))
+    with pytest.raises(ValueError, match="torch.Tensor"):
+        renderer(make_image().numpy())
+    with pytest.raises(ValueError, match="tile"):
+        Renderer(make_model(), tile=-5)

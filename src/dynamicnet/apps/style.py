@@ -96,6 +96,10 @@ class StyleModel(nn.Module):
         match, and the size to crop back to with :meth:`finish`."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
+            )
         h, w = x.shape[-2:]
         ph, pw = _pad_amounts(h, w)
 

@@ -31,7 +31,7 @@ from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
 
 DEFAULT_OPSET = 17
-OPSETS = range(13, 21)  # all tested; 20 is the newest the TorchScript exporter writes
+OPSETS = range(13, 21)  # 20 is the newest the TorchScript exporter writes; tests cover 13, 17 and 20
 IMAGE_INPUT = "image"
 OUTPUT = "stylized"
 MIN_SIDE = 5  # smallest image side the graph takes (the Python model also takes smaller ones)
@@ -200,7 +200,7 @@ def export_onnx(
         model = load(model)
     if not isinstance(model, StyleModel):
         raise ExportError(f"ONNX export supports style models, not {type(model).__name__}")
-    if opset not in OPSETS:
+    if type(opset) is not int or opset not in OPSETS:
         raise ExportError(f"opset {opset} is not supported; use {OPSETS.start} to {OPSETS.stop - 1}")
     path = Path(path)
     model = copy.deepcopy(model).float().cpu().eval()  # the caller's model keeps its device and mode
@@ -214,6 +214,8 @@ def export_onnx(
     if worst is not None and not worst <= TOLERANCE:
         raise ExportError(f"the exported graph differs from the PyTorch model by {worst:.3g} (> {TOLERANCE})")
     try:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise ExportError(f"{path}: {path.parent} is a file, not a folder")
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
     except OSError as err:

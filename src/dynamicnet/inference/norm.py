@@ -1,20 +1,38 @@
 """Instance normalisation that can be told its statistics, and can report them.
 
 Rendering a huge image in tiles needs every InstanceNorm to use the statistics of the
-whole image, not of the tile; :class:`RenderInstanceNorm` takes them from outside
-(``fixed``) and measures what it sees (``meter``) so the whole-image values can be
-gathered tile by tile. Without either it is a plain InstanceNorm2d whose fast path
-(``fast``) also suits channels-last bf16 tensors, which the stock layer copies twice.
+whole image, not of the tile. Inside :func:`outside_statistics`, a
+:class:`RenderInstanceNorm` normalises with the statistics the context gives for it and
+shows its input to the context's meter, so whole-image values can be gathered tile by
+tile. The context is per thread: other threads rendering with the same modules are not
+affected. Outside it, the layer is a plain InstanceNorm2d whose fast path (``fast``)
+also suits channels-last bf16 tensors, which the stock layer copies twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
 Meter = Callable[["RenderInstanceNorm", Tensor], None]
+Statistics = Mapping["RenderInstanceNorm", tuple[Tensor, Tensor]]  # (mean, var), each (N, C)
+
+_context = threading.local()
+
+
+@contextmanager
+def outside_statistics(statistics: Statistics, meter: Meter | None = None) -> Iterator[None]:
+    """In this thread, norms found in ``statistics`` use them; every norm reports to ``meter``."""
+    saved = getattr(_context, "value", None)
+    _context.value = (statistics, meter)
+    try:
+        yield
+    finally:
+        _context.value = saved
 
 
 class RenderInstanceNorm(nn.InstanceNorm2d):
@@ -23,18 +41,18 @@ class RenderInstanceNorm(nn.InstanceNorm2d):
     def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__(num_features, eps=eps, affine=affine)
         self.fast = False
-        self.fixed: tuple[Tensor, Tensor] | None = None  # (mean, var), each (N, C) float32
-        self.meter: Meter | None = None
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.meter is not None:
-            self.meter(self, x)
-        if self.fixed is None and not self.fast:
+        statistics, meter = getattr(_context, "value", None) or ({}, None)
+        if meter is not None:
+            meter(self, x)
+        fixed = statistics.get(self)
+        if fixed is None and not self.fast:
             return super().forward(x)
-        if self.fixed is None:
+        if fixed is None:
             var, mean = torch.var_mean(x, dim=(2, 3), correction=0)
         else:
-            mean, var = self.fixed
+            mean, var = fixed
         scale = torch.rsqrt(var.float() + self.eps)
         shift = -mean.float() * scale
         if self.affine:

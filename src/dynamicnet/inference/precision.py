@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from ..errors import DynamicNetError
@@ -12,7 +10,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class PrecisionError(DynamicNetError, ValueError):
-    """An unknown precision, or bf16 asked for on a device that cannot run it."""
+    """An unknown precision, or bf16 asked for on a device type other than cpu or cuda."""
 
 
 def _cpu_has(check: str) -> bool:
@@ -41,10 +39,3 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "bf16" and device.type not in ("cpu", "cuda"):
         raise PrecisionError(f"bf16 rendering is supported on cpu and cuda, not {device.type}")
     return precision
-
-
-def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """Mixed precision for "bf16" (weights stay fp32, normalisation runs in fp32); nothing for "fp32"."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()

@@ -4,8 +4,9 @@ Three things make it fast. The network runs in bf16 with channels-last tensors w
 hardware has fast bf16 (AMX or AVX512-BF16 CPUs, CUDA GPUs). The layers before the first
 tuning block do not depend on alpha, so their output is kept per image and an alpha
 change recomputes only the rest. Sliders can preview from a few keyframe renders
-(:class:`Keyframes`). Images too big to render whole are rendered in tiles with
-whole-image normalisation statistics (:mod:`dynamicnet.inference.tiling`).
+(:class:`Keyframes`). Images too big to render whole are rendered layer group by layer
+group, in tiles where needed, with whole-image normalisation statistics
+(:mod:`dynamicnet.inference.tiling`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -31,22 +33,33 @@ DEFAULT_KEEP_BYTES = 600 * 2**20  # largest activation kept whole when rendering
 DEFAULT_CACHE_BYTES = 512 * 2**20
 
 
-def split_at_first_block(net: DynamicNet) -> tuple[nn.Module, str, nn.Module] | None:
-    """(layers up to the first tuning block, its name, the layers after it), or None.
+@dataclass(frozen=True)
+class Split:
+    """The base cut where alpha starts to matter: ``prefix`` runs without any block; if
+    ``block`` is set, it is the block on the prefix's last layer, applied to the cached
+    output; ``suffix`` runs with the blocks hooked as usual."""
 
-    Possible when the base is an ``nn.Sequential`` with a block on one of its children:
-    then the first part does not depend on alpha.
+    prefix: nn.Module
+    block: str | None
+    suffix: nn.Module
+
+
+def split_at_first_block(net: DynamicNet) -> Split | None:
+    """Where a sequential base can be cut so that the first part does not depend on alpha.
+
+    None when the base is not an ``nn.Sequential`` (nothing can be reused across alpha).
     """
     base = net.base
     if not isinstance(base, nn.Sequential):
         return None
     children = [name for name, _ in base.named_children()]
-    placed = sorted((children.index(path), name) for name, path in net.points.items() if path in children)
-    if not placed:
-        return None
-    index, block = placed[0]
+    first = min(children.index(path.split(".")[0]) for path in net.points.values())
     layers = list(base)
-    return nn.Sequential(*layers[: index + 1]), block, nn.Sequential(*layers[index + 1 :])
+    on_child = [name for name, path in net.points.items() if path == children[first]]
+    nested = any(path.split(".")[0] == children[first] and "." in path for path in net.points.values())
+    if on_child and not nested:  # the block sits on the child's output: keep the child in the prefix
+        return Split(nn.Sequential(*layers[: first + 1]), on_child[0], nn.Sequential(*layers[first + 1 :]))
+    return Split(nn.Sequential(*layers[:first]), None, nn.Sequential(*layers[first:]))
 
 
 def _fingerprint(x: Tensor) -> tuple:
@@ -57,11 +70,14 @@ def _fingerprint(x: Tensor) -> tuple:
 class Renderer:
     """``renderer(x, alpha=...)``: same contract as ``model(x, alpha=...)``, faster.
 
-    ``x`` is (N, 3, H, W) or (3, H, W) RGB in [0, 1]; the output has the same shape,
-    float32, unclamped. ``precision`` is "auto" (bf16 where fast, else fp32), "bf16" or
-    "fp32" (the model's exact arithmetic). Batches above ``max_pixels`` pixels render
-    piecewise (:mod:`dynamicnet.inference.tiling`): activations up to ``keep_bytes`` are
-    kept whole, the layers between them run in tiles of about ``tile`` image pixels.
+    ``x`` is (N, 3, H, W) or (3, H, W) floating-point RGB in [0, 1]; the output has the
+    same shape, float32, contiguous, unclamped. It is for inference: no gradient flows.
+    ``precision`` is "auto" (bf16 where fast, else fp32), "bf16" or "fp32" (the model's
+    exact arithmetic). The renderer works on its own copy of the model, so later changes
+    to ``model`` are not seen. Batches above ``max_pixels`` pixels render piecewise
+    (:mod:`dynamicnet.inference.tiling`): activations up to ``keep_bytes`` are kept whole,
+    the layers between them run in tiles of about ``tile`` image pixels. One renderer can
+    serve several threads; piecewise renders take turns to bound memory.
     """
 
     def __init__(
@@ -77,53 +93,63 @@ class Renderer:
     ) -> None:
         if not (hasattr(model, "prepare") and hasattr(model, "finish") and isinstance(model.net, DynamicNet)):
             raise TypeError("Renderer needs an image model with prepare/finish, such as a style model")
+        for name, value, least in (("max_pixels", max_pixels, 1), ("keep_bytes", keep_bytes, 1),
+                                   ("tile", tile, 8), ("cache_bytes", cache_bytes, 0)):  # fmt: skip
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if device is None:
             device = next(model.parameters()).device
         self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
         self.precision = resolve_precision(precision, self.device)
         self.model = copy.deepcopy(model).to(self.device).eval().requires_grad_(False)
         self.net: DynamicNet = self.model.net
-        self._norms = swap_instance_norms(self.net)
+        norms = swap_instance_norms(self.net)
         if self.precision == "bf16":
             self.net.to(dtype=torch.bfloat16, memory_format=torch.channels_last)
-            for norm in self._norms:
+            for norm in norms:
                 norm.fast = True
         self._dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self._format = torch.channels_last if self.precision == "bf16" else torch.contiguous_format
         self._split = split_at_first_block(self.net)
-        self.max_pixels = max_pixels
-        self.keep_bytes = keep_bytes
-        self.tile = tile
+        self.max_pixels, self.keep_bytes, self.tile, self.cache_bytes = (
+            max_pixels,
+            keep_bytes,
+            tile,
+            cache_bytes,
+        )
         self._layers: list[Layer] | None = None
         self._radius: dict[tuple[int, int], int] = {}
-        self.cache_bytes = cache_bytes
         self._cache: OrderedDict[tuple, Tensor] = OrderedDict()
-        self._lock = threading.Lock()  # the cache and the norms' tiling state are shared
-        self.last_render_tiled = False
-        self.last_plan = "whole"  # how the last render ran, e.g. "down1-down2 in tiles, down3 whole, ..."
+        self._lock = threading.Lock()  # guards the cache
+        self._piecewise_turn = threading.Lock()  # one piecewise render at a time
+        self.last_plan = (
+            "whole"  # how the last render ran, e.g. "down1-down2 in tiles, down3-res5 whole, ..."
+        )
 
     # --- public ------------------------------------------------------------------------
     def __call__(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         return self.render(x, alpha)
 
     def render(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
-        single = x.dim() == 3
+        single = isinstance(x, Tensor) and x.dim() == 3
         x = self._check(x.unsqueeze(0) if single else x)
         self.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
         with torch.inference_mode():
-            inside, alpha, size = self.model.prepare(x, self._to_device(alpha))
-            self.last_render_tiled = x.shape[0] * inside.shape[-2] * inside.shape[-1] > self.max_pixels
-            if self.last_render_tiled:
-                del x
-                with self._lock:
-                    y = self._piecewise(inside, alpha)
+            inside, alpha, size = self.model.prepare(x, map_tensors(alpha, lambda a: a.to(self.device)))
+            inside = inside.to(self._dtype, memory_format=self._format)
+            if x.shape[0] * inside.shape[-2] * inside.shape[-1] > self.max_pixels:
+                with self._piecewise_turn:
+                    y, self.last_plan = self._piecewise(inside, alpha)
             else:
                 y, self.last_plan = self._whole(x, inside, alpha), "whole"
-            y = self.model.finish(y.float(), size)
+            y = self.model.finish(y.float(), size).contiguous()
         return y[0] if single else y
 
     def sweep(self, x: Tensor, alphas: Sequence[AlphaLike]) -> list[Tensor]:
-        """One render per alpha; the layers before the first block run once for all."""
+        """One render per alpha; below ``max_pixels`` the layers before the first block run
+        once for all (when their output fits in ``cache_bytes``)."""
+        for alpha in alphas:
+            self.net.coefficients(alpha)
         return [self.render(x, a) for a in alphas]
 
     def keyframes(
@@ -146,50 +172,40 @@ class Renderer:
 
     # --- internals ---------------------------------------------------------------------
     def _check(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor) or x.dim() != 4 or x.shape[1] != 3:
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"expected RGB images of shape (N, 3, H, W) or (3, H, W), got {shape}")
+        if not isinstance(x, Tensor):
+            raise ValueError(f"expected a torch.Tensor image, got {type(x).__name__}")
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected RGB images of shape (N, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
+            )
         return x.to(self.device, torch.float32)
-
-    def _to_device(self, alpha: AlphaLike) -> AlphaLike:
-        return map_tensors(alpha, lambda a: a.to(self.device))
-
-    def _forward(self, inside: Tensor, alpha: AlphaLike) -> Tensor:
-        """The whole network on a prepared input, in the render precision."""
-        return self.net(inside.to(self._dtype, memory_format=self._format), alpha=alpha)
 
     def _whole(self, x: Tensor, inside: Tensor, alpha: AlphaLike) -> Tensor:
         if self._split is None:
-            return self._forward(inside, alpha)
-        prefix, first, suffix = self._split
+            return self.net(inside, alpha=alpha)
         key = _fingerprint(x)
         with self._lock:
             z = self._cache.get(key)
             if z is not None:
                 self._cache.move_to_end(key)
         if z is None:
-            z = prefix(inside.to(self._dtype, memory_format=self._format))
+            z = self._split.prefix(inside)
             with self._lock:
                 self._remember(key, z)
         with self.net.tuned(alpha):
-            return suffix(self.net.tune(first, z))
+            if self._split.block is not None:
+                z = self.net.tune(self._split.block, z)
+            return self._split.suffix(z)
 
-    def _piecewise(self, inside: Tensor, alpha: AlphaLike) -> Tensor:
+    def _piecewise(self, h: Tensor, alpha: AlphaLike) -> tuple[Tensor, str]:
         """Layer group by layer group, tiling the groups whose activations are too big to keep."""
         if self._split is None:
-            raise ValueError("this model's network is not sequential: it cannot render in tiles")
+            raise ValueError("this model's network is not sequential: it cannot render piecewise")
         layers = self._probe()
-        height, width = inside.shape[-2:]
         itemsize = torch.empty((), dtype=self._dtype).element_size()
-        segments = plan_segments(layers, height, width, inside.shape[0], itemsize, self.keep_bytes)
-        names = [name for name, _ in self.net.base.named_children()]
-        self.last_plan = ", ".join(
-            "-".join(dict.fromkeys((names[seg.start], names[seg.stop - 1])))
-            + (" in tiles" if seg.tiled else " whole")
-            for seg in segments
-        )
-        h = inside.to(self._dtype, memory_format=self._format)
-        del inside
+        segments = plan_segments(layers, h.shape[-2], h.shape[-1], h.shape[0], itemsize, self.keep_bytes)
         for seg in segments:
             group = nn.Sequential(*[layer.module for layer in layers[seg.start : seg.stop]])
             if seg.tiled:
@@ -197,7 +213,21 @@ class Renderer:
             else:
                 with self.net.tuned(alpha):
                     h = group(h)
-        return h
+        return h, self._describe(segments)
+
+    def _describe(self, segments) -> str:
+        """E.g. "down1-down2 in tiles, down3-res5 whole, up1 in tiles, up2-out in tiles"."""
+        names = [name for name, _ in self.net.base.named_children()]
+        runs: list[list] = []
+        for seg in segments:
+            if runs and not seg.tiled and not runs[-1][2]:
+                runs[-1][1] = seg.stop  # merge consecutive whole groups
+            else:
+                runs.append([seg.start, seg.stop, seg.tiled])
+        return ", ".join(
+            "-".join(dict.fromkeys((names[a], names[b - 1]))) + (" in tiles" if tiled else " whole")
+            for a, b, tiled in runs
+        )
 
     def _in_tiles(
         self, group: nn.Module, layers: list[Layer], start: int, stop: int, h: Tensor, alpha: AlphaLike
@@ -205,7 +235,6 @@ class Renderer:
         """Layers ``start:stop`` on tiles of ``h``, with margins as wide as their receptive field."""
         scale_in = layers[start - 1].scale if start else 1.0
         stride = max(1, round(scale_in / min(layer.scale for layer in layers[start:stop])))
-        norms = self._norms_in(group)
 
         def run(t: Tensor, a: AlphaLike) -> Tensor:
             with self.net.tuned(a):
@@ -215,13 +244,13 @@ class Renderer:
             unit = dict.fromkeys(self.net.set_names, 1.0) if self.net.variant == "multi" else 1.0
             channels = layers[start - 1].channels if start else 3
             self._radius[start, stop] = receptive_radius(
-                lambda t: run(t, unit), norms, channels, stride, self._dtype, self.device
+                lambda t: run(t, unit), channels, stride, self._dtype, self.device
             )
         halo = -(-(self._radius[start, stop] + 1) // stride) * stride
         tile = max(2 * stride, round(self.tile * scale_in) // stride * stride)
         out_scale = layers[stop - 1].scale / scale_in
         return run_tiled(
-            run, norms, h, alpha, tile=tile, halo=halo, out_scale=out_scale, alpha_scale=scale_in,
+            run, h, alpha, tile=tile, halo=halo, out_scale=out_scale, alpha_scale=scale_in,
             memory_format=self._format,
         )  # fmt: skip
 
@@ -229,16 +258,6 @@ class Renderer:
         if self._layers is None:
             self._layers = probe_layers(list(self.net.base), self._dtype, self.device)
         return self._layers
-
-    def _norms_in(self, group: nn.Module) -> list:
-        """The norms a group runs: its own and those of tuning blocks hooked inside it."""
-        inside = {id(m) for m in group.modules()}
-        modules = list(group.modules())
-        for name, path in self.net.points.items():
-            if id(self.net.base.get_submodule(path)) in inside:
-                for blocks in self.net.blocks.values():
-                    modules.extend(blocks[name].modules())
-        return [m for m in modules if m in self._norms]
 
     def _remember(self, key: tuple, z: Tensor) -> None:
         size = z.numel() * z.element_size()

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import AlphaLike, map_tensors
-from .norm import RenderInstanceNorm
+from .norm import RenderInstanceNorm, outside_statistics
 
 Box = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -138,20 +138,17 @@ class _Meter:
         return True
 
 
-def _install(norms: list[RenderInstanceNorm], meter: _Meter | None) -> None:
-    for norm in norms:
-        norm.meter = meter
-        norm.fixed = None if meter is None else meter.stats.get(norm)
+class _UnitStatistics:
+    """Mean 0, variance 1 for every norm: normalisation that depends on nothing."""
+
+    def get(self, norm: RenderInstanceNorm) -> tuple[Tensor, Tensor]:
+        device = norm.weight.device if norm.weight is not None else None
+        return torch.zeros(1, norm.num_features, device=device), torch.ones(
+            1, norm.num_features, device=device
+        )
 
 
-def receptive_radius(
-    run: Callable[[Tensor], Tensor],
-    norms: list[RenderInstanceNorm],
-    channels: int,
-    multiple: int,
-    dtype,
-    device,
-) -> int:
+def receptive_radius(run: Callable[[Tensor], Tensor], channels: int, multiple: int, dtype, device) -> int:
     """How far (in input pixels) an output pixel of ``run`` can see, normalisation held fixed.
 
     Found from the input gradient of one central output pixel on a random input; the probe
@@ -159,20 +156,12 @@ def receptive_radius(
     """
     side = 16 * multiple
     while True:
-        for norm in norms:  # fixed statistics: no whole-image dependence
-            norm.fixed = (
-                torch.zeros(1, norm.num_features, device=device),
-                torch.ones(1, norm.num_features, device=device),
-            )
-        try:
-            with torch.inference_mode(False), torch.enable_grad():
-                x = torch.randn(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
-                y = run(x)
-                cy, cx = y.shape[-2] // 2, y.shape[-1] // 2
-                y[..., cy, cx].float().sum().backward()
-        finally:
-            for norm in norms:
-                norm.fixed = None
+        # fixed statistics: no whole-image dependence
+        with outside_statistics(_UnitStatistics()), torch.inference_mode(False), torch.enable_grad():
+            x = torch.randn(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
+            y = run(x)
+            cy, cx = y.shape[-2] // 2, y.shape[-1] // 2
+            y[..., cy, cx].float().sum().backward()
         seen = x.grad.abs().sum(dim=(0, 1)) > 0
         rows, cols = seen.any(dim=1).nonzero(), seen.any(dim=0).nonzero()
         centre_y, centre_x = cy * side / y.shape[-2], cx * side / y.shape[-1]
@@ -199,7 +188,6 @@ def _crop(m: Tensor, box: Box, factor: float) -> Tensor:
 
 def run_tiled(
     run: Callable[[Tensor, AlphaLike], Tensor],
-    norms: list[RenderInstanceNorm],
     h: Tensor,
     alpha: AlphaLike,
     *,
@@ -209,7 +197,7 @@ def run_tiled(
     alpha_scale: float,
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Tensor:
-    """``run(h, alpha)`` tile by tile, with whole-image statistics for every norm in it.
+    """``run(h, alpha)`` tile by tile, with whole-image statistics for every norm it runs.
 
     ``tile`` and ``halo`` are in pixels of ``h`` and multiples of the segment's stride;
     ``out_scale`` is output size over input size; spatial alpha maps are at
@@ -219,8 +207,7 @@ def run_tiled(
     meter = _Meter({})
     out = None
     while True:
-        _install(norms, meter)
-        try:
+        with outside_statistics(meter.stats, meter):
             for core, window in tile_windows(height, width, tile, halo):
                 wt, wb, wl, wr = window
                 meter.core = (core[0] - wt, core[1] - wt, core[2] - wl, core[3] - wl)
@@ -238,8 +225,6 @@ def run_tiled(
                 top, bottom, left, right = (round(v * out_scale) for v in core)
                 dy, dx = round(wt * out_scale), round(wl * out_scale)
                 out[..., top:bottom, left:right] = y[..., top - dy : bottom - dy, left - dx : right - dx]
-        finally:
-            _install(norms, None)
         if not meter.finish_norm():
             return out
         out = None  # a measuring pass produced no output
