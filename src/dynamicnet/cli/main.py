@@ -266,12 +266,14 @@ def _info_training(training: dict) -> list[str]:
 
 
 def cmd_demo(args) -> int:
+    from ..io.model_file import read_metadata
     from ..models import resolve_model
     from ..server import serve
 
     models = None
-    if args.model:
-        models = {Path(str(m)).stem: resolve_model(m) for m in args.model}
+    if args.model:  # served under their recorded names (a run's model.safetensors has one)
+        paths = [resolve_model(m) for m in args.model]
+        models = {read_metadata(p).get("name") or p.stem: p for p in paths}
     serve(args.host, args.port, models)
     return 0
 
