@@ -99,3 +99,28 @@ def trained_style_models(tmp_path_factory) -> list:
     recipe = write_recipe(root / "tiny.toml", root / "photos", style, steps=(12, 12))
     tiny = dynamicnet.load(train(recipe, root / "run", progress=False))
     return [tiny, *(dynamicnet.load(m.name) for m in shipped_models())]
+
+
+def random_style_model(variant: str = "single", sets=None, seed: int = 0):
+    """A style model whose tuning blocks have random (non-trivial) weights, in eval mode."""
+    from dynamicnet.apps import style
+
+    torch.manual_seed(seed)
+    model = style.build(style.default_config(variant, sets))
+    with torch.no_grad():  # fresh blocks may be near zero; make every block matter
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.05)
+    return model.eval()
+
+
+@pytest.fixture
+def make_model():
+    return random_style_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory) -> Path:
+    """A saved single-variant style model with random blocks."""
+    import dynamicnet
+
+    return dynamicnet.save(random_style_model(), tmp_path_factory.mktemp("model") / "tiny.safetensors")

@@ -17,14 +17,9 @@ from dynamicnet.cli.main import main
 from dynamicnet.data.images import read_image
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = style.build(style.default_config())
-    with torch.no_grad():
-        for p in model.net.block_parameters():
-            p.normal_(0, 0.05)
-    return dynamicnet.save(model, tmp_path_factory.mktemp("m") / "m.safetensors")
+@pytest.fixture
+def model_file(tiny_model_file):
+    return tiny_model_file
 
 
 @pytest.fixture

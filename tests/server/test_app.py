@@ -13,18 +13,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 import dynamicnet
-from dynamicnet.apps import style
 from dynamicnet.server import create_app
 
 
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    model = style.build(style.default_config())
-    with torch.no_grad():
-        for p in model.net.block_parameters():
-            p.normal_(0, 0.05)
-    return dynamicnet.save(model, tmp_path_factory.mktemp("m") / "tiny.safetensors")
+@pytest.fixture
+def model_file(tiny_model_file):
+    return tiny_model_file
 
 
 @pytest.fixture

@@ -10,11 +10,8 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-import dynamicnet
-from dynamicnet.apps import style
 from dynamicnet.server import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -23,15 +20,10 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromiu
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tiny_model_file):
     import uvicorn
 
-    torch.manual_seed(0)
-    model = style.build(style.default_config())
-    with torch.no_grad():
-        for p in model.net.block_parameters():
-            p.normal_(0, 0.05)
-    path = dynamicnet.save(model, tmp_path_factory.mktemp("m") / "tiny.safetensors")
+    path = tiny_model_file
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
