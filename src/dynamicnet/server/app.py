@@ -241,25 +241,27 @@ def create_app(
     @app.post("/api/render")
     def render(request: RenderRequest) -> Response:
         fast = renderer(request.model)
-        image = _shrink(store.get(request.image).image, request.max_side)
+        photo = store.get(request.image)
         alpha = request.alpha
         try:
             fast.net.coefficients(alpha)  # a bad alpha is the caller's error: 422, before any work
         except (AlphaError, ValueError) as err:
             raise HTTPException(422, str(err)) from err
-        if request.alpha_map is not None:
-            strength = _alpha_map(request.alpha_map, tuple(image.shape[-2:]))
-            if isinstance(alpha, dict) and fast.net.variant == "multi":
-                alpha = {k: strength * v for k, v in alpha.items()}
-            elif isinstance(alpha, (int, float)):
-                alpha = strength * float(alpha)
-            else:
-                raise HTTPException(
-                    422, "alpha_map combines with one alpha (or one per set), not per-block values"
-                )
-        with busy:
-            y = fast(image, alpha=alpha)
-        return _png(y.clamp(0, 1))
+        if request.alpha_map is not None and not (
+            isinstance(alpha, (int, float)) or (isinstance(alpha, dict) and fast.net.variant == "multi")
+        ):
+            raise HTTPException(
+                422, "alpha_map combines with one alpha (or one per set), not per-block values"
+            )
+        with busy:  # every large buffer of a request lives inside: memory stays bounded
+            image = _shrink(photo.image, request.max_side)
+            if request.alpha_map is not None:
+                strength = _alpha_map(request.alpha_map, tuple(image.shape[-2:]))
+                if isinstance(alpha, dict):
+                    alpha = {k: strength * v for k, v in alpha.items()}
+                else:
+                    alpha = strength * float(alpha)
+            return _png(fast(image, alpha=alpha).clamp(0, 1))
 
     return app
 
