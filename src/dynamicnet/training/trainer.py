@@ -272,7 +272,8 @@ def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> boo
         total=stage.steps, initial=start, desc=stage.name, disable=not (run.progress and ctx.is_main),
         dynamic_ncols=True,
     )  # fmt: skip
-    step, t0 = start, time.perf_counter()
+    step = logged_step = start
+    logged_time = time.perf_counter()
     for images, skipped in loader:
         images = images.to(ctx.device, non_blocking=True)
         with _autocast(run.precision, ctx.device):
@@ -298,7 +299,9 @@ def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> boo
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
         bar.update(1)
         if step % settings["log_every"] == 0 or step == stage.steps:
-            seconds = (time.perf_counter() - t0) / (step - start)
+            now = time.perf_counter()  # seconds per step since the previous log line
+            seconds = (now - logged_time) / (step - logged_step)
+            logged_step, logged_time = step, now
             run.log({"stage": stage.name, "step": step, **values, "s_per_step": seconds})
         if run.budget is not None:
             run.budget -= 1
