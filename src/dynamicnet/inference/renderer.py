@@ -122,9 +122,8 @@ class Renderer:
         self._cache: OrderedDict[tuple, Tensor] = OrderedDict()
         self._lock = threading.Lock()  # guards the cache
         self._piecewise_turn = threading.Lock()  # one piecewise render at a time
-        self.last_plan = (
-            "whole"  # how the last render ran, e.g. "down1-down2 in tiles, down3-res5 whole, ..."
-        )
+        # how the most recent render (of any thread) ran, e.g. "down1-down2 in tiles, down3-res5 whole"
+        self.last_plan = "whole"
 
     # --- public ------------------------------------------------------------------------
     def __call__(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
