@@ -47,6 +47,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-side", type=int, default=2048, help="side for the tiled-vs-whole check")
     p.add_argument("--big", type=int, default=4096, help="side for the peak-memory run (0: skip)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--big-precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="Renderer precision of the peak-memory run")  # fmt: skip
     p.add_argument("--peak-memory-run", type=int, help=argparse.SUPPRESS)  # the child process
     return p
 
@@ -143,7 +145,7 @@ def peak_memory_child(args) -> None:
     model = dynamicnet.load(args.model, device=args.device)
     x = photo(args.image, args.peak_memory_run, args.device)
     before = peak_rss_mb()
-    renderer = Renderer(model)
+    renderer = Renderer(model, precision=args.big_precision)
     t0 = time.perf_counter()
     y = renderer(x, alpha=0.7)
     seconds = time.perf_counter() - t0
@@ -248,7 +250,8 @@ def main(argv=None) -> None:
         del big, whole, tiled
 
     if args.big:
-        cmd = [sys.executable, __file__, "--model", args.model, "--image", args.image, "--device", dev]
+        cmd = [sys.executable, __file__, "--model", args.model, "--image", args.image, "--device", dev,
+               "--big-precision", args.big_precision]  # fmt: skip
         out = subprocess.run(
             [*cmd, "--peak-memory-run", str(args.big)], capture_output=True, text=True, check=True
         )
