@@ -83,6 +83,20 @@ def photo_factory():
 
 
 @pytest.fixture(scope="session")
+def tiny_recipe_in():
+    """For session- and module-scoped fixtures: photos, a style image and a tiny recipe in a folder."""
+
+    def make(folder: Path, **kwargs) -> Path:
+        photos = folder / "photos"
+        for i in range(5):
+            make_photo(photos / f"p{i}.jpg", size=(48 + 4 * i, 40), seed=i)
+        style = make_photo(folder / "style.png", size=(40, 40), seed=42)
+        return write_recipe(folder / "tiny.toml", photos, style, **kwargs)
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def trained_style_models(tmp_path_factory) -> list:
     """Style models that went through training (a tiny recipe, a few seconds).
 

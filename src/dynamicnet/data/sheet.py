@@ -6,9 +6,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 
 def contact_sheet(
-    rows: list[list[Image.Image]], labels: list[str], cell: int = 256, pad: int = 8
+    rows: list[list[Image.Image]],
+    labels: list[str],
+    cell: int = 256,
+    pad: int = 8,
+    row_labels: list[str] | None = None,
 ) -> Image.Image:
-    """Rows of images (each shrunk to fit a ``cell`` x ``cell`` box) under column labels."""
+    """Rows of images (each shrunk to fit a ``cell`` x ``cell`` box) under column labels,
+    with an optional label left of each row."""
     cols = max(len(r) for r in rows)
     thumbs = []
     for row in rows:
@@ -20,18 +25,24 @@ def contact_sheet(
     heights = [max(t.height for t in row) for row in thumbs]
     font = ImageFont.load_default(size=max(12, cell // 14))
     label_h = font.size + 2 * pad
-    size = (cols * (cell + pad) + pad, label_h + sum(heights) + pad * len(rows))
+    left = 0
+    if row_labels:
+        probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+        left = int(max(probe.textlength(t, font=font) for t in row_labels)) + 2 * pad
+    size = (left + cols * (cell + pad) + pad, label_h + sum(heights) + pad * len(rows))
     sheet = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(sheet)
     for c, text in enumerate(labels[:cols]):
-        x = pad + c * (cell + pad) + cell // 2
+        x = left + pad + c * (cell + pad) + cell // 2
         while len(text) > 4 and draw.textlength(text, font=font) > cell:
             text = text[:-4] + "..."  # keep labels inside their column
         draw.text((x, label_h // 2), text, fill="black", font=font, anchor="mm")
     y = label_h
-    for row, height in zip(thumbs, heights):
+    for r, (row, height) in enumerate(zip(thumbs, heights)):
+        if row_labels and r < len(row_labels):
+            draw.text((pad, y + height // 2), row_labels[r], fill="black", font=font, anchor="lm")
         for c, thumb in enumerate(row):
-            x = pad + c * (cell + pad) + (cell - thumb.width) // 2
+            x = left + pad + c * (cell + pad) + (cell - thumb.width) // 2
             sheet.paste(thumb, (x, y + (height - thumb.height) // 2))
         y += height + pad
     return sheet

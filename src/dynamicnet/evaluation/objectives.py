@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..core import AlphaLike
 from ..inference import Renderer
-from ..losses.perceptual import StyleLoss
+from ..losses.perceptual import CONTENT_LAYER, StyleLoss
 
 
 @dataclass
@@ -25,6 +25,34 @@ class ObjectivePoint:
     alpha: AlphaLike
     content: float
     style: dict[str, float] = field(default_factory=dict)
+
+
+class Scorer:
+    """Scores outputs against several objectives with one perceptual pass per output.
+
+    All criteria must share one perceptual network (the content term is then common).
+    The content image's features are cached, as one photo is scored many times.
+    """
+
+    def __init__(self, criteria: Mapping[str, StyleLoss]) -> None:
+        if not criteria:
+            raise ValueError("give at least one objective to measure against")
+        self.criteria = dict(criteria)
+        self._first = next(iter(self.criteria.values()))
+        self._targets: dict[int, tuple[Tensor, Tensor]] = {}
+
+    @torch.no_grad()
+    def __call__(self, output: Tensor, content: Tensor) -> dict[str, dict[str, float]]:
+        """``{objective: {"loss", "content", "style"[, "tv"]}}`` for one (1, 3, H, W) output."""
+        cached = self._targets.get(id(content))
+        if cached is None or cached[0] is not content:
+            cached = (content, self._first.features(content)[CONTENT_LAYER])
+            self._targets[id(content)] = cached
+        feats = self._first.features(output)
+        return {
+            name: {k: float(v) for k, v in criterion.terms(output, feats, cached[1]).items()}
+            for name, criterion in self.criteria.items()
+        }
 
 
 def measure_style_objectives(
@@ -40,20 +68,17 @@ def measure_style_objectives(
     ``photos`` are (3, H, W) RGB tensors in [0, 1]; ``criteria`` map objective names to
     their losses (all on the same perceptual network, so the content term is shared).
     """
-    if not criteria:
-        raise ValueError("give at least one objective to measure against")
+    scorer = Scorer(criteria)
     renderer = Renderer(model, precision=precision)
-    first = next(iter(criteria.values()))
+    inputs = [photo.unsqueeze(0) for photo in photos]
     points = []
     for alpha in alphas:
         content, style = 0.0, dict.fromkeys(criteria, 0.0)
-        for photo in photos:
-            x = photo.unsqueeze(0)
-            y = renderer(x, alpha=alpha).clamp(0, 1)
-            with torch.no_grad():
-                content += float(first(y, x)["content"])
-                for name, criterion in criteria.items():
-                    style[name] += float(criterion(y, x)["style"])
+        for x in inputs:
+            scores = scorer(renderer(x, alpha=alpha).clamp(0, 1), x)
+            content += next(iter(scores.values()))["content"]
+            for name, terms in scores.items():
+                style[name] += terms["style"]
         n = len(photos)
         points.append(ObjectivePoint(alpha, content / n, {k: v / n for k, v in style.items()}))
     return points

@@ -132,11 +132,18 @@ class StyleLoss(nn.Module):
         return self.vgg(self.norm(rgb))
 
     def forward(self, output: Tensor, content: Tensor) -> dict[str, Tensor]:
-        out_feats = self.features(output)
         with torch.no_grad():
             target = self.features(content)[CONTENT_LAYER]
+        return self.terms(output, self.features(output), target)
+
+    def terms(self, output: Tensor, out_feats: dict[str, Tensor], content_target: Tensor) -> dict:
+        """The loss from features computed once, so one output can be scored by several objectives.
+
+        ``content_target`` is the content image's :data:`CONTENT_LAYER` feature map.
+        """
         # both terms in units of the backbone's reference losses (see VGG16Features.calibrate)
-        content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), target.float()) / self.vgg.content_unit
+        content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), content_target.float())
+        content_loss = content_loss / self.vgg.content_unit
         style_loss = output.new_zeros((), dtype=torch.float32)
         for i, target in enumerate(self.objective.styles):
             for layer, g_style in zip(STYLE_LAYERS, self.style_grams(i)):
@@ -153,4 +160,4 @@ class StyleLoss(nn.Module):
         return {"loss": total, **terms}
 
 
-__all__ = ["StyleLoss", "StyleObjective", "StyleTarget", "gram", "total_variation"]
+__all__ = ["CONTENT_LAYER", "StyleLoss", "StyleObjective", "StyleTarget", "gram", "total_variation"]

@@ -62,7 +62,7 @@ SCHEMA: dict[str, Any] = {
         "log_every": _POSITIVE_INT, "fp16_weights": _BOOL,
     },
     "objectives": None,  # checked by the task's objective parser
-    "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE},
+    "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
     "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
 }  # fmt: skip
 REQUIRED = {"data": ["photos"], "main": ["objective"], "tune": ["objective"]}

@@ -101,7 +101,7 @@ def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = No
 
 
 def train(
-    recipe_path: str | Path,
+    recipe_path: str | Path | Recipe,
     out: str | Path | None = None,
     *,
     resume: bool = False,
@@ -111,13 +111,14 @@ def train(
     progress: bool = True,
     perceptual: str | None = None,
 ) -> Path | None:
-    """Run (or continue) a recipe; returns the model file, or None if stopped early.
+    """Run (or continue) a recipe (a file or a :class:`Recipe`); returns the model file, or None
+    if stopped early.
 
     ``stop_after_steps`` ends this invocation after that many optimisation steps with a
     checkpoint written, as an interruption would; ``resume=True`` continues from it.
     ``perceptual`` overrides the recipe's perceptual weights (a source name or a file).
     """
-    recipe = Recipe.load(recipe_path)
+    recipe = recipe_path if isinstance(recipe_path, Recipe) else Recipe.load(recipe_path)
     out_dir = Path(out) if out is not None else Path("runs") / recipe.name
     ckpt_path = out_dir / CHECKPOINT
     settings = recipe.data["train"]
