@@ -18,15 +18,19 @@ hash of everything they depend on, so a rerun only does what changed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
+import os
+import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import torch
 from torch import Tensor
 from tqdm import tqdm
 
@@ -154,17 +158,19 @@ class Study:
         return str(resolved.resolve()) if resolved.is_file() else spec
 
     def _train(self, kind: str, recipe: Recipe, key: str) -> Path:
+        """Train (or resume, or reuse) one network; its training time adds up across invocations."""
         run = self.cache / f"{kind}-{key}"
-        done = run / "model.safetensors"
-        if done.exists():
-            return done
-        self.log(f"training {kind} ({run})")
-        start = time.perf_counter()
-        path = train(recipe, run, resume=(run / "checkpoint.pt").exists(), progress=self.progress)
-        self.seconds[f"train {kind}"] = round(time.perf_counter() - start, 1)
-        atomic_write(run / "recipe.json", lambda p: Path(p).write_text(json.dumps(recipe.data, indent=2)))
-        assert path is not None  # no step budget was given
-        return path
+        done, timing = run / "model.safetensors", run / "seconds.json"
+        if not done.exists():
+            self.log(f"training {kind} ({run})")
+            start = time.perf_counter()
+            train(recipe, run, resume=(run / "checkpoint.pt").exists(), progress=self.progress)
+            spent = time.perf_counter() - start + (_read_json(timing) or {}).get("seconds", 0.0)
+            atomic_write(timing, lambda p: Path(p).write_text(json.dumps({"seconds": round(spent, 1)})))
+            atomic_write(run / "recipe.json", lambda p: Path(p).write_text(json.dumps(recipe.data, indent=2)))
+        if (recorded := _read_json(timing)) is not None:
+            self.seconds[f"train {kind}"] = recorded["seconds"]
+        return done
 
     def dynamic_net(self) -> Path:
         if self.model is not None:
@@ -242,7 +248,7 @@ class Study:
         scorer = Scorer(criteria)
         inputs = [x.unsqueeze(0) for _, x in photos]
         cache_path = self.out / "scores.json"
-        cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+        cache = _read_json(cache_path) or {}
         context = _digest(
             record.get("sha256"), [n for n, _ in photos], self.size, objective_table(self.first),
             objective_table(self.second), self.set_name,
@@ -286,6 +292,7 @@ class Study:
             "points": scores,
             "table": summarize(scores, self.m_values),
             "seconds": self.seconds,
+            "machine": _machine(),
         }
         atomic_write(self.out / "results.json", lambda p: Path(p).write_text(json.dumps(results, indent=2)))
         return results
@@ -329,6 +336,22 @@ def _mean_scores(per_photo: list[dict[str, dict[str, float]]]) -> dict[str, floa
         "style_0": mean("O_0", "style"),
         "style_1": mean("O_1", "style"),
     }
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):  # Linux names the CPU model only here
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads{gpu}, torch {torch.__version__}"
 
 
 def _quick_recipe(recipe: Recipe) -> Recipe:

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ..data.images import atomic_save, tensor_to_pil
 from ..data.sheet import contact_sheet
+from ..io.atomic import atomic_write
 from .knobs import METHODS, KnobMethods, fixed_output
 
 LABELS = {
@@ -96,7 +97,15 @@ def write_report(results: dict, out: Path, grid: Image.Image | None = None) -> P
     ]
     if grid is not None:
         atomic_save(grid, out / "grid.jpg", quality=90)
-        lines += ["", "![picture grid](grid.jpg)"]
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        lines += [
+            "",
+            f"One photo ({results['photos'][0]}): the fixed network for each m, then each method at the knob "
+            "position that reached its best O_m.",
+            "",
+            "![picture grid](grid.jpg)",
+        ]
+    seconds = results.get("seconds", {})
+    spent = ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items())
+    lines += ["", f"Machine: {results.get('machine', 'not recorded')}.", f"Time: {spent or 'not recorded'}."]
+    text = "\n".join(lines) + "\n"
+    return atomic_write(out / "report.md", lambda p: Path(p).write_text(text, encoding="utf-8"))

@@ -1,0 +1,35 @@
+"""Every shipped model moves its output steadily away from the main network as alpha grows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import dynamicnet
+from dynamicnet.models import shipped_models
+
+SHIPPED = shipped_models()
+
+
+def _photo() -> torch.Tensor:
+    """A smooth photo-like test image with edges (no shared data needed)."""
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 96), torch.linspace(0, 1, 128), indexing="ij")
+    img = torch.stack([0.5 + 0.4 * torch.sin(6 * xx), 0.3 + 0.5 * yy, 0.6 * (xx * yy > 0.2).float() + 0.2])
+    return img.unsqueeze(0)
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_output_moves_monotonically_and_smoothly_with_alpha(model):
+    net = dynamicnet.load(model.name)
+    renderer = dynamicnet.Renderer(net, precision="fp32")
+    x = _photo()
+    low, high = model.alpha_range
+    for end in [e for e in (low, high) if e != 0]:
+        alphas = [end * i / 8 for i in range(9)]
+        outs = renderer.sweep(x, alphas)
+        base = outs[0]
+        distance = [float((y - base).abs().mean()) for y in outs]
+        steps = [float((b - a).abs().mean()) for a, b in zip(outs, outs[1:])]
+        assert all(d2 > d1 for d1, d2 in zip(distance, distance[1:])), (end, distance)
+        assert distance[-1] > 0.02, "alpha barely changes the output"
+        assert max(steps) < 3 * min(steps), ("uneven steps along alpha", end, steps)
