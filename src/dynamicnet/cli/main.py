@@ -154,6 +154,17 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="few steps on tiny crops: checks the pipeline")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    p = verbs.add_parser("data", help="make datasets (an offline face set in CelebA's layout)")
+    data = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    p = data.add_parser("avatars", help="cartoon faces with known attributes, laid out like CelebA")
+    p.add_argument(
+        "--out", "-o", required=True, help="folder to write (img_align_celeba/, list_attr_celeba.txt, ...)"
+    )
+    p.add_argument("--n", type=int, required=True, help="number of faces")
+    p.add_argument("--seed", type=int, default=0, help="the same seed draws the same faces (default 0)")
+    p.add_argument("--workers", type=int, help="processes drawing faces (default: CPU count, at most 8)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
     p.add_argument("checkpoint", help="the authors' .pth file")
     p.add_argument("--variant", choices=["normal", "dual"], required=True)
@@ -221,6 +232,16 @@ def cmd_evaluate(args) -> int:
         f"Dynamic-Net vs fixed networks: worst ratio {best['dynamic-net']['ratio']:.3f} at m={best['m']:g} "
         f"(1.000 = as good as the network trained for O_m)"
     )
+    return 0
+
+
+def cmd_data(args) -> int:
+    from ..data.avatars import ATTRIBUTES, write_avatar_set
+
+    if args.workers is not None and args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    out = write_avatar_set(args.out, args.n, args.seed, workers=args.workers, progress=not args.no_progress)
+    print(f"wrote {args.n} faces to {out} with the attributes {', '.join(ATTRIBUTES)}")
     return 0
 
 
@@ -424,6 +445,7 @@ VERBS = {
     "weights": cmd_weights,
     "export": cmd_export,
     "evaluate": cmd_evaluate,
+    "data": cmd_data,
 }
 
 

@@ -61,25 +61,30 @@ def list_images(root: str | Path, exclude: Sequence[str] = ()) -> tuple[list[Pat
     return files, ignored
 
 
-class RandomCrops(Dataset):
-    """Square random crops (with random horizontal flips) of photos scaled to a shorter side.
+class KeyedImages(Dataset):
+    """Images indexed by ``(stage, i)`` keys from :class:`StepSampler`, bad files skipped.
 
-    Items are indexed by ``(stage, i)`` keys from :class:`StepSampler` and come back as
-    ``(image, skipped)``: ``skipped`` names the unreadable files passed over for this item.
+    Items come back as ``(image, skipped)``: ``skipped`` names the unreadable files passed
+    over for this item. Subclasses say how a decoded file is prepared (once, cached for
+    small sets) and how a sample is drawn from it with the item's own random generator.
     """
 
-    def __init__(self, files: list[Path], crop: int, resize: int | None = None, seed: int = 0):
+    draft: int | None = None  # let JPEG decoding shrink to about this size first
+
+    def __init__(self, files: list[Path], seed: int = 0):
         self.files = list(files)
-        self.crop = crop
-        self.resize = resize or crop
-        if self.resize < crop:
-            raise ValueError(f"resize ({self.resize}) must be at least the crop size ({crop})")
         self.seed = seed
         # Small folders stay decoded in memory; large ones are decoded per sample.
         self.cache = len(self.files) <= 2000
         self._cache: dict[int, Image.Image] = {}
         self._bad: set[int] = set()
         self._perms: dict[tuple[int, int], np.ndarray] = {}
+
+    def prepare(self, img: Image.Image) -> Image.Image:
+        return img
+
+    def sample(self, img: Image.Image, rng: np.random.Generator) -> torch.Tensor:
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self.files)
@@ -98,10 +103,11 @@ class RandomCrops(Dataset):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     with Image.open(self.files[index]) as img:
-                        img.draft("RGB", (self.resize, self.resize))
+                        if self.draft:
+                            img.draft("RGB", (self.draft, self.draft))
                         img.load()
                         img = ImageOps.exif_transpose(img)
-                img = resize_shorter(to_rgb8(img), self.resize)
+                img = self.prepare(to_rgb8(img))
             except Exception:  # noqa: BLE001 - any decoder failure means "skip this file"
                 self._bad.add(index)
                 return None
@@ -123,14 +129,30 @@ class RandomCrops(Dataset):
             skipped.append(str(self.files[index]))
         else:
             raise DatasetError(f"none of the {n} training images could be read")
-        rng = np.random.default_rng([self.seed, stage, i, 1])
+        return self.sample(img, np.random.default_rng([self.seed, stage, i, 1])), "\n".join(skipped)
+
+
+class RandomCrops(KeyedImages):
+    """Square random crops (with random horizontal flips) of photos scaled to a shorter side."""
+
+    def __init__(self, files: list[Path], crop: int, resize: int | None = None, seed: int = 0):
+        super().__init__(files, seed)
+        self.crop = crop
+        self.resize = self.draft = resize or crop
+        if self.resize < crop:
+            raise ValueError(f"resize ({self.resize}) must be at least the crop size ({crop})")
+
+    def prepare(self, img: Image.Image) -> Image.Image:
+        return resize_shorter(img, self.resize)
+
+    def sample(self, img: Image.Image, rng: np.random.Generator) -> torch.Tensor:
         w, h = img.size
         left = int(rng.integers(0, w - self.crop + 1))
         top = int(rng.integers(0, h - self.crop + 1))
         patch = img.crop((left, top, left + self.crop, top + self.crop))
         if rng.random() < 0.5:
             patch = patch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        return pil_to_tensor(patch), "\n".join(skipped)
+        return pil_to_tensor(patch)
 
 
 class StepSampler(Sampler):
