@@ -154,6 +154,18 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="few steps on tiny crops: checks the pipeline")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    p = verbs.add_parser("generate", help="faces from a Dynamic DCGAN at one or more alphas")
+    p.add_argument("model", help="GAN model: a shipped name or a .safetensors file")
+    p.add_argument("--n", type=int, default=16, help="number of faces (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="latent codes: face i of a seed is always the same")
+    p.add_argument("--alpha", nargs="+", metavar="A", help="alpha settings (default: 0 0.5 1)")
+    p.add_argument("--out", "-o", required=True, help="output folder: one subfolder of PNGs per alpha")
+    p.add_argument("--sheet", action="store_true", help="also a sheet: one row per alpha")
+    p.add_argument(
+        "--animate", metavar="GIF", help="also a GIF morphing from the first alpha to the last and back"
+    )
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
+
     p = verbs.add_parser("data", help="make datasets (an offline face set in CelebA's layout)")
     data = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
     p = data.add_parser("avatars", help="cartoon faces with known attributes, laid out like CelebA")
@@ -232,6 +244,74 @@ def cmd_evaluate(args) -> int:
         f"Dynamic-Net vs fixed networks: worst ratio {best['dynamic-net']['ratio']:.3f} at m={best['m']:g} "
         f"(1.000 = as good as the network trained for O_m)"
     )
+    return 0
+
+
+def _face_grid(faces, columns: int):
+    """(N, 3, H, W) in [0, 1] -> one image, ``columns`` faces per row."""
+    from PIL import Image
+
+    from ..data.images import tensor_to_pil
+
+    n, _, h, w = faces.shape
+    rows = -(-n // columns)
+    grid = Image.new("RGB", (columns * w, rows * h), "white")
+    for i, face in enumerate(faces):
+        grid.paste(tensor_to_pil(face), ((i % columns) * w, (i // columns) * h))
+    return grid
+
+
+def cmd_generate(args) -> int:
+    import math
+
+    import torch
+
+    from .. import load
+    from ..data.images import atomic_save, tensor_to_pil, write_image
+    from ..data.sheet import contact_sheet
+    from ..devices import resolve_device
+    from .alpha_args import alpha_label
+
+    if not 1 <= args.n <= 1024:
+        raise CommandError("--n must be between 1 and 1024")
+    if args.animate and Path(args.animate).suffix.lower() != ".gif":
+        raise CommandError(f"--animate {args.animate}: give a .gif file name")
+    device = resolve_device(args.device)
+    model = load(args.model, device=device)
+    if getattr(model, "task", None) != "gan":
+        raise CommandError(f"{args.model}: a {model.task!r} model, not a GAN (see 'dynamicnet models')")
+    args.block_alpha = []
+    settings = _alpha_settings(args, model)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    z = model.latents(args.n, args.seed).to(device)
+    rows = []
+    with torch.no_grad():
+        for spec, alpha in settings:
+            faces = model(z, alpha=alpha).clamp(0, 1).cpu()
+            folder = out_dir / f"alpha={alpha_label(spec)}"
+            folder.mkdir(exist_ok=True)
+            for i, face in enumerate(faces):
+                write_image(face, folder / f"seed{args.seed}_{i:04d}.png")
+            print(f"{folder} ({args.n} faces)")
+            rows.append([tensor_to_pil(face) for face in faces])
+        if args.sheet:
+            sheet = contact_sheet(rows, [str(i) for i in range(args.n)], cell=64, pad=4,
+                                  row_labels=[f"alpha={s}" for s, _ in settings])  # fmt: skip
+            atomic_save(sheet, out_dir / "sheet.png")
+            print(out_dir / "sheet.png")
+        if args.animate:
+            first, last = settings[0][1], settings[-1][1]
+            if not all(isinstance(a, float) for a in (first, last)):
+                raise CommandError("--animate morphs between plain alpha values (the first and last --alpha)")
+            columns = math.ceil(math.sqrt(args.n))
+            ts = [i / 23 for i in range(24)]
+            frames = [
+                _face_grid(model(z, alpha=first + t * (last - first)).clamp(0, 1).cpu(), columns) for t in ts
+            ]
+            frames += frames[-2:0:-1]  # and back
+            atomic_save(frames[0], args.animate, save_all=True, append_images=frames[1:], duration=80, loop=0)
+            print(args.animate)
     return 0
 
 
@@ -446,6 +526,7 @@ VERBS = {
     "export": cmd_export,
     "evaluate": cmd_evaluate,
     "data": cmd_data,
+    "generate": cmd_generate,
 }
 
 

@@ -6,6 +6,7 @@ working directory. The recipe's hash guards ``--resume`` against a changed recip
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -17,15 +18,29 @@ from typing import Any
 from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 
-DEFAULTS: dict[str, Any] = {
-    "task": "style",
-    "seed": 0,
-    "perceptual": "auto",
-    "model": {"variant": "single"},
-    "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
-    "train": {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False},
+TASKS = ("style", "gan")
+_TRAIN_DEFAULTS = {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "style": {
+        "task": "style",
+        "seed": 0,
+        "perceptual": "auto",
+        "model": {"variant": "single"},
+        "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
+        "train": _TRAIN_DEFAULTS,
+    },
+    "gan": {  # the paper's DCGAN settings
+        "task": "gan",
+        "seed": 0,
+        "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
+        "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0},
+        "train": _TRAIN_DEFAULTS,
+    },
 }
-STAGE_DEFAULTS = {"main": {"steps": 1000, "lr": 1e-3}, "tune": {"set": "default", "steps": 1000, "lr": 1e-4}}
+STAGE_DEFAULTS = {
+    "style": {"main": {"steps": 1000, "lr": 1e-3}, "tune": {"set": "default", "steps": 1000, "lr": 1e-4}},
+    "gan": {"main": {"steps": 1000, "lr": 2e-4}, "tune": {"set": "default", "steps": 1000, "lr": 2e-4}},
+}
 
 # What each key may hold: a type check and a description used in error messages.
 _POSITIVE_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive integer")
@@ -47,25 +62,47 @@ def _optional(check):
     return (lambda v: v is None or check[0](v), check[1])
 
 
-SCHEMA: dict[str, Any] = {
-    "name": _NAME,
-    "task": _one_of("style"),
-    "seed": _INT,
-    "perceptual": _STR,
-    "model": {"variant": _one_of("single", "dual", "multi")},
-    "data": {
-        "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
-        "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST,
-    },
-    "train": {
-        "precision": _one_of("fp32", "bf16"), "checkpoint_every": _POSITIVE_INT,
-        "log_every": _POSITIVE_INT, "fp16_weights": _BOOL,
-    },
-    "objectives": None,  # checked by the task's objective parser
-    "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
-    "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+_TRAIN_SCHEMA = {
+    "precision": _one_of("fp32", "bf16"), "checkpoint_every": _POSITIVE_INT,
+    "log_every": _POSITIVE_INT, "fp16_weights": _BOOL,
 }  # fmt: skip
-REQUIRED = {"data": ["photos"], "main": ["objective"], "tune": ["objective"]}
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "style": {
+        "name": _NAME,
+        "task": _one_of(*TASKS),
+        "seed": _INT,
+        "perceptual": _STR,
+        "model": {"variant": _one_of("single", "dual", "multi")},
+        "data": {
+            "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
+            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST,
+        },
+        "train": _TRAIN_SCHEMA,
+        "objectives": None,  # checked by the task's objective parser
+        "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
+        "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+    },
+    "gan": {
+        "name": _NAME,
+        "task": _one_of(*TASKS),
+        "seed": _INT,
+        "model": {
+            "variant": _one_of("single", "dual"), "latent": _POSITIVE_INT, "ngf": _POSITIVE_INT,
+            "ndf": _POSITIVE_INT,
+        },
+        "data": {
+            "faces": _STR, "split": _one_of("train", "val", "test"), "crop": _POSITIVE_INT,
+            "size": _one_of(64), "batch": _POSITIVE_INT, "workers": _COUNT,
+        },
+        "train": _TRAIN_SCHEMA,
+        "main": {"subset": _STR, "steps": _COUNT, "lr": _POSITIVE},
+        "tune": [{"set": _IDENT, "subset": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+    },
+}  # fmt: skip
+REQUIRED = {
+    "style": {"data": ["photos"], "main": ["objective"], "tune": ["objective"]},
+    "gan": {"data": ["faces"], "main": ["subset"], "tune": ["subset"]},
+}
 
 
 class RecipeError(DynamicNetError, ValueError):
@@ -73,7 +110,7 @@ class RecipeError(DynamicNetError, ValueError):
 
 
 def _merge(defaults: dict, given: dict) -> dict:
-    out = dict(defaults)
+    out = copy.deepcopy(defaults)
     for key, value in given.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
@@ -98,7 +135,10 @@ class Recipe:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise RecipeError(f"{path}: not valid TOML ({err})") from err
-        recipe = cls(_merge(DEFAULTS, raw), path)
+        task = raw.get("task", "style")
+        if task not in TASKS:
+            raise RecipeError(f"{path}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+        recipe = cls(_merge(DEFAULTS[task], raw), path)
         recipe.validate()
         return recipe
 
@@ -121,31 +161,35 @@ class Recipe:
 
     def validate(self) -> None:
         where = str(self.path)
-        _check_table(self.data, SCHEMA, where, "")
         d = self.data
-        if not isinstance(d.get("objectives"), dict) or not d["objectives"]:
+        task = d.get("task", "style")
+        if task not in TASKS:
+            raise RecipeError(f"{where}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+        _check_table(d, SCHEMAS[task], where, "")
+        if task == "style" and (not isinstance(d.get("objectives"), dict) or not d["objectives"]):
             raise RecipeError(f"{where}: needs at least one [objectives.NAME] table")
         if "main" not in d:
             raise RecipeError(f"{where}: needs a [main] table (phase 1)")
         if not d.get("tune"):
             raise RecipeError(f"{where}: needs at least one [[tune]] table (phase 2)")
-        d["main"] = {**STAGE_DEFAULTS["main"], **d["main"]}
-        d["tune"] = [{**STAGE_DEFAULTS["tune"], **t} for t in d["tune"]]
-        for table, keys in REQUIRED.items():
+        d["main"] = {**STAGE_DEFAULTS[task]["main"], **d["main"]}
+        d["tune"] = [{**STAGE_DEFAULTS[task]["tune"], **t} for t in d["tune"]]
+        for table, keys in REQUIRED[task].items():
             for entry in d[table] if isinstance(d[table], list) else [d[table]]:
                 for key in keys:
                     if key not in entry:
                         raise RecipeError(f"{where}: [{table}] needs '{key}'")
-        for stage in [d["main"], *d["tune"]]:
-            if stage["objective"] not in d["objectives"]:
-                raise RecipeError(
-                    f"{where}: objective {stage['objective']!r} is not defined under [objectives]"
-                )
         data = d["data"]
-        if data["resize"] is not None and data["resize"] < data["crop"]:
-            raise RecipeError(
-                f"{where}: [data] resize ({data['resize']}) must be at least crop ({data['crop']})"
-            )
+        if task == "style":
+            for stage in [d["main"], *d["tune"]]:
+                if stage["objective"] not in d["objectives"]:
+                    raise RecipeError(
+                        f"{where}: objective {stage['objective']!r} is not defined under [objectives]"
+                    )
+            if data["resize"] is not None and data["resize"] < data["crop"]:
+                raise RecipeError(
+                    f"{where}: [data] resize ({data['resize']}) must be at least crop ({data['crop']})"
+                )
         variant, sets = d["model"]["variant"], self.tune_sets
         if len(set(sets)) != len(sets):
             raise RecipeError(f"{where}: each block set may be tuned once, got {sets}")
@@ -153,6 +197,10 @@ class Recipe:
             raise RecipeError(f"{where}: a single-variant recipe has one [[tune]] with set = 'default'")
         if variant == "dual" and sorted(sets) != ["high", "low"]:
             raise RecipeError(f"{where}: a dual recipe tunes the sets 'high' and 'low'")
+
+    @property
+    def task(self) -> str:
+        return self.data.get("task", "style")
 
     @property
     def variant(self) -> str:

@@ -95,6 +95,11 @@ def _checkpoint_source(ckpt: dict) -> str | None:
 
 
 def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = None):
+    """What a recipe's task trains: model, data and stages (the trainer itself is generic)."""
+    if recipe.task == "gan":
+        from ..apps.gan_recipe import GanTraining
+
+        return GanTraining(recipe, device)
     from ..apps.style_recipe import StyleTraining
 
     return StyleTraining(recipe, device, perceptual)
@@ -147,7 +152,7 @@ def train(
 
     ctx = _init_distributed(device)
     try:
-        if ckpt is not None and perceptual is None and recipe.data["perceptual"] == "auto":
+        if ckpt is not None and perceptual is None and recipe.data.get("perceptual") == "auto":
             perceptual = _checkpoint_source(ckpt)  # resume with what the run started with
         task = build_task(recipe, ctx.device, perceptual)  # checks photos, styles, weights first
         model = task.model
@@ -156,7 +161,7 @@ def train(
         first_stage, first_step, bad_files = 0, 0, set()
         if ckpt is not None:
             before, now = ckpt.get("perceptual") or {}, task.perceptual_record
-            if perceptual_identity(before) != perceptual_identity(now):
+            if now is not None and perceptual_identity(before) != perceptual_identity(now):
                 raise TrainingError(
                     f"{ckpt_path} was trained with perceptual weights {describe(before)}, "
                     f"not {describe(now)}; resume with --perceptual {before.get('source', '?')}"
@@ -174,7 +179,7 @@ def train(
                 print(f"resuming {recipe.name} at {where}, step {first_step}")
         elif ctx.is_main and resume:
             print(f"no checkpoint in {out_dir}: starting from the beginning")
-        if ctx.is_main:
+        if ctx.is_main and task.perceptual_record is not None:
             print(f"perceptual weights: {describe(task.perceptual_record)}")
         if ctx.is_main and task.ignored:
             print(f"ignored {task.ignored} non-image files in the photo folder")
@@ -186,8 +191,8 @@ def train(
         run.log({"event": "start", "perceptual": task.perceptual_record, "processes": ctx.world})
         for index in range(first_stage, len(stages)):
             start = first_step if index == first_stage else 0
-            opt_state = ckpt["optimizer"] if (ckpt is not None and index == first_stage) else None
-            finished = _run_stage(run, index, start, opt_state)
+            resumed = ckpt if (ckpt is not None and index == first_stage) else {}
+            finished = _run_stage(run, index, start, resumed.get("optimizer"), resumed.get("stage_state"))
             if not finished or (run.out_of_budget and index + 1 < len(stages)):
                 if ctx.is_main:
                     print(f"stopped after {stop_after_steps} steps; continue with --resume")
@@ -239,7 +244,9 @@ class _Run:
             with open(self.log_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
 
-    def checkpoint(self, next_stage: int, next_step: int, optimizer_state: dict | None) -> None:
+    def checkpoint(
+        self, next_stage: int, next_step: int, optimizer_state: dict | None, stage_state: dict | None = None
+    ) -> None:
         if self.ctx.is_main:
             state = {
                 "recipe_hash": self.recipe.hash,
@@ -247,24 +254,33 @@ class _Run:
                 "step": next_step,
                 "model": self.task.model.state_dict(),
                 "optimizer": optimizer_state,
+                "stage_state": stage_state,
                 "bad_files": sorted(self.bad_files),
                 "perceptual": self.task.perceptual_record,
             }
             save_checkpoint(state, self.ckpt_path)
 
 
-def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> bool:
+def _run_stage(
+    run: _Run, index: int, start: int, opt_state: dict | None, stage_state: dict | None = None
+) -> bool:
     """Train one stage from ``start``; False if the step budget ran out first."""
     stage, ctx, model = run.stages[index], run.ctx, run.task.model
     settings = run.recipe.data["train"]
     params = _select_trainable(model, stage)
-    optimizer = torch.optim.Adam(params, lr=stage.lr)
+    optimizer = torch.optim.Adam(params, lr=stage.lr, betas=stage.betas)
     if opt_state is not None:
         optimizer.load_state_dict(opt_state)
+    if stage.state is not None and stage_state is not None:
+        stage.state.load_state_dict(stage_state)
+
+    def extra() -> dict | None:
+        return stage.state.state_dict() if stage.state is not None else None
+
     wrapped = DistributedDataParallel(model) if ctx.world > 1 else model
     data = run.recipe.data["data"]
     loader = DataLoader(
-        run.task.dataset,
+        stage.dataset if stage.dataset is not None else run.task.dataset,
         batch_size=data["batch"],
         sampler=StepSampler(index, start, stage.steps, data["batch"], ctx.rank, ctx.world),
         num_workers=data["workers"],
@@ -309,11 +325,13 @@ def _run_stage(run: _Run, index: int, start: int, opt_state: dict | None) -> boo
         if step == stage.steps:
             break
         if run.out_of_budget:
-            run.checkpoint(index, step, optimizer.state_dict())
+            run.checkpoint(index, step, optimizer.state_dict(), extra())
             bar.close()
             return False
         if step % settings["checkpoint_every"] == 0:
-            run.checkpoint(index, step, optimizer.state_dict())
+            run.checkpoint(index, step, optimizer.state_dict(), extra())
     bar.close()
+    if stage.finish is not None:
+        stage.finish(model)
     run.checkpoint(index + 1, 0, None)
     return True

@@ -1,0 +1,163 @@
+"""Turn a GAN recipe into a Dynamic DCGAN, face subsets and adversarial training stages.
+
+Phase 1 trains the generator on the main subset against a discriminator. Phase 2 keeps
+the generator frozen (BatchNorm on its running statistics) and trains the block against
+a fresh discriminator on the other subset. Each discriminator, its optimiser and its
+noise counter are checkpointed with the generator, so a resumed run ends exactly where
+an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.celeba import AlignedFaces, read_face_table
+from ..data.folder import DatasetError
+from ..networks.dcgan import Discriminator
+from ..training.recipe import Recipe, RecipeError
+from ..training.stages import Stage
+from . import gan
+
+BETAS = (0.5, 0.999)  # DCGAN's Adam settings, for both networks
+
+
+def latent_codes(key: tuple[int, ...], n: int, latent: int) -> Tensor:
+    """Noise that is a function of ``key`` (seed, phase, purpose, counter): a resumed run draws the same."""
+    rng = np.random.default_rng([k % 2**32 for k in key])
+    return torch.from_numpy(rng.standard_normal((n, latent))).float()
+
+
+class Adversary:
+    """A discriminator, its optimiser and its noise counter; one per training phase."""
+
+    def __init__(self, ndf: int, lr: float, latent: int, seed: tuple[int, int], device: torch.device) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((seed[0] % 2**31) * 1009 + seed[1])
+            self.net = Discriminator(ndf).to(device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=BETAS)
+        self.latent, self.seed, self.calls = latent, seed, 0
+
+    def state_dict(self) -> dict:
+        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "calls": self.calls}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.calls = int(state["calls"])
+
+    def step(self, model: nn.Module, real: Tensor, alpha) -> dict[str, Tensor]:
+        """One discriminator update; returns the generator's non-saturating loss to minimise."""
+        z = latent_codes((*self.seed, 0, self.calls), real.shape[0], self.latent).to(real.device)
+        self.calls += 1
+        fake = model(z, alpha=alpha) * 2 - 1
+        real = real * 2 - 1
+        self.net.train()
+        d_real, d_fake = self.net(real).float(), self.net(fake.detach()).float()
+        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+        d_loss = d_loss + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        self.optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizer.step()
+        g_out = self.net(fake).float()
+        g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
+        return {
+            "loss": g_loss,
+            "d_loss": d_loss.detach(),
+            "d_real": torch.sigmoid(d_real).mean().detach(),
+            "d_fake": torch.sigmoid(d_fake).mean().detach(),
+        }
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: gan.GanModel, batch: int, batches: int, seed: tuple[int, int]) -> None:
+    """Set the generator's BatchNorm running statistics to the mean over ``batches`` fresh
+    batches of the final weights: inference then sees what training saw."""
+    base = model.net.base
+    norms = [m for m in base.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches below
+    base.train()
+    device = next(model.parameters()).device
+    for i in range(batches):
+        model(latent_codes((*seed, 1, i), batch, model.latent).to(device), alpha=0.0)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    base.eval()
+
+
+class GanTraining:
+    """Everything the generic trainer needs for a GAN recipe."""
+
+    perceptual_record = None  # no perceptual network
+    ignored = 0
+    dataset = None  # each stage brings its own subset
+
+    def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
+        if perceptual_override is not None:
+            raise RecipeError(f"{recipe.path}: a GAN recipe has no perceptual network (drop --perceptual)")
+        if dist.is_available() and dist.is_initialized():
+            raise RecipeError(f"{recipe.path}: GAN recipes train in one process (run without torchrun)")
+        self.recipe = recipe
+        d = recipe.data
+        m = d["model"]
+        torch.manual_seed(d["seed"])
+        self.model = gan.build(gan.default_config(m["latent"], m["ngf"], m["variant"])).to(device)
+        self.faces = read_face_table(recipe.resolve(d["data"]["faces"]))
+        self.device = device
+
+    def _subset(self, expression: str) -> AlignedFaces:
+        data = self.recipe.data["data"]
+        files = self.faces.select(expression, data.get("split"))
+        if len(files) < data["batch"]:
+            raise DatasetError(
+                f"{self.recipe.path}: only {len(files)} faces match {expression!r}"
+                f"{' in the ' + data['split'] + ' split' if data.get('split') else ''}; "
+                f"a batch needs {data['batch']}"
+            )
+        return AlignedFaces(files, crop=data["crop"], size=data["size"], seed=self.recipe.data["seed"])
+
+    def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
+        d = self.recipe.data
+        dataset = self._subset(table["subset"])
+        seed = (d["seed"], index)
+        adversary = Adversary(d["model"]["ndf"], float(table["lr"]), d["model"]["latent"], seed, self.device)
+
+        def finish(model: nn.Module) -> None:
+            recalibrate_batchnorm(model, batch=d["data"]["batch"], batches=64, seed=seed)
+
+        return Stage(
+            name=name,
+            trainable=trainable,
+            alpha=alpha,
+            loss=lambda model, batch: adversary.step(model, batch, alpha),
+            steps=table["steps"],
+            lr=float(table["lr"]),
+            objective={"subset": table["subset"], "faces": len(dataset)},
+            dataset=dataset,
+            state=adversary,
+            finish=finish if trainable == "main" else None,
+            betas=BETAS,
+        )
+
+    def stages(self) -> list[Stage]:
+        d = self.recipe.data
+        net = self.model.net
+        out = [self._stage(0, "main", "main", 0.0, d["main"])]
+        for i, table in enumerate(d["tune"], start=1):
+            set_name = table["set"]
+            out.append(self._stage(i, f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
+        return out
+
+    def metadata(self, stages: list[Stage]) -> dict:
+        return {
+            "name": self.recipe.name,
+            "objectives": {s.name: s.objective for s in stages},
+            "recipe": self.recipe.data,
+            "recipe_file": self.recipe.path.name,
+        }

@@ -1,0 +1,133 @@
+"""Dynamic DCGAN: the model's contract, two-phase adversarial training, generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import dynamicnet
+from dynamicnet.apps import gan
+from dynamicnet.cli.main import main
+from dynamicnet.data.avatars import write_avatar_set
+from dynamicnet.training.checkpoint import load_checkpoint
+from dynamicnet.training.trainer import train
+
+RECIPE = """
+name = "tiny-gan"
+task = "gan"
+seed = 2
+[data]
+faces = "{faces}"
+batch = 4
+[model]
+latent = 8
+ngf = 4
+ndf = 4
+[train]
+checkpoint_every = 1
+log_every = 1
+[main]
+subset = "{main}"
+steps = 3
+[[tune]]
+subset = "{tune}"
+steps = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory) -> Path:
+    return write_avatar_set(tmp_path_factory.mktemp("faces"), 40, seed=3, workers=1, progress=False)
+
+
+def write_gan_recipe(folder: Path, faces: Path, main="Black_Hair | Brown_Hair", tune="Blond_Hair") -> Path:
+    path = folder / "gan.toml"
+    path.write_text(RECIPE.format(faces=faces, main=main, tune=tune))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, faces) -> Path:
+    folder = tmp_path_factory.mktemp("gan-run")
+    return train(write_gan_recipe(folder, faces), folder / "run", progress=False)
+
+
+def test_latent_shapes_range_and_errors():
+    model = gan.build(gan.default_config(latent=8, ngf=4)).eval().requires_grad_(False)
+    z = torch.randn(3, 8)
+    y = model(z, alpha=0.5)
+    assert y.shape == (3, 3, 64, 64) and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert torch.equal(model(z[:, :, None, None], alpha=0.5), y)
+    with pytest.raises(ValueError, match=r"\(N, 8\)"):
+        model(torch.randn(3, 9))
+    with pytest.raises(ValueError, match="floating-point"):
+        model(torch.zeros(3, 8, dtype=torch.long))
+    assert torch.equal(model.latents(5, seed=1)[:2], model.latents(2, seed=1))
+
+
+def test_a_face_does_not_depend_on_its_batch(trained):
+    model = dynamicnet.load(trained)
+    z = model.latents(8, seed=0)
+    for alpha in (0.0, 1.0, torch.linspace(0, 1, 8)):
+        batch = model(z, alpha=alpha)
+        for i in (0, 5):
+            one = model(z[i : i + 1], alpha=alpha[i : i + 1] if isinstance(alpha, torch.Tensor) else alpha)
+            assert torch.allclose(batch[i : i + 1], one, atol=1e-5)
+
+
+def test_alpha_zero_is_the_main_generator_and_resume_is_exact(tmp_path, faces, trained):
+    recipe = write_gan_recipe(tmp_path, faces)
+    run = tmp_path / "run"
+    assert train(recipe, run, progress=False, stop_after_steps=2) is None  # inside phase 1
+    assert train(recipe, run, resume=True, progress=False, stop_after_steps=1) is None  # phase 1 ends
+    after_main = load_checkpoint(run / "checkpoint.pt")
+    assert after_main["stage"] == 1 and after_main["step"] == 0
+    assert train(recipe, run, resume=True, progress=False, stop_after_steps=1) is None  # inside phase 2
+    final = train(recipe, run, resume=True, progress=False)
+
+    resumed, uninterrupted = dynamicnet.load(final), dynamicnet.load(trained)
+    for (name, a), b in zip(resumed.state_dict().items(), uninterrupted.state_dict().values()):
+        assert torch.equal(a, b), name
+    main_only = gan.build(resumed.config).eval()
+    main_only.load_state_dict(after_main["model"])
+    z = resumed.latents(4, seed=7)
+    assert torch.equal(resumed(z, alpha=0.0), main_only(z, alpha=0.0))
+    assert not torch.allclose(resumed(z, alpha=1.0), resumed(z, alpha=0.0))
+    norms = [m for m in resumed.net.base.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(not torch.equal(m.running_var, torch.ones_like(m.running_var)) for m in norms)
+
+
+def test_generate_writes_faces_sheet_and_animation(trained, tmp_path, capsys):
+    out = tmp_path / "faces"
+    gif = tmp_path / "morph.gif"
+    args = ["generate", str(trained), "--n", "5", "--seed", "1", "--alpha", "0", "1", "--out", str(out)]
+    assert main([*args, "--sheet", "--animate", str(gif)]) == 0
+    assert sorted(p.name for p in (out / "alpha=1").iterdir())[-1] == "seed1_0004.png"
+    with Image.open(out / "alpha=0" / "seed1_0000.png") as img:
+        assert img.size == (64, 64)
+    with Image.open(gif) as img:
+        assert img.n_frames == 46 and img.size == (3 * 64, 2 * 64)
+    first = torch.from_numpy(np.array(Image.open(out / "alpha=0" / "seed1_0002.png")))
+    model = dynamicnet.load(trained)
+    expected = (model(model.latents(3, seed=1), alpha=0.0)[2].permute(1, 2, 0) * 255).round()
+    assert (first.float() - expected).abs().max() <= 1
+    capsys.readouterr()
+    assert main(["generate", str(trained), "--n", "0", "--out", str(out)]) == 2
+    assert main(["generate", "starry-level", "--out", str(out)]) == 2
+    assert "not a GAN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("main_subset", "message"),
+    [("Purple_Hair", "unknown attribute 'Purple_Hair'"), ("Bald & Blond_Hair", "only 0 faces match")],
+)
+def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, message):
+    recipe = write_gan_recipe(tmp_path, faces, main=main_subset)
+    assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
