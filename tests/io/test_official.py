@@ -498,3 +498,65 @@ def test_malformed_keys_and_values(tmp_path, bad):
     torch.save(bad, path)
     with pytest.raises(OfficialImportError):
         import_official(path, "normal")
+
+
+# --- the DCGAN (authors' layout: main.layer{0..4}, tuning_blocks.tuning_block0) ---------------
+class RefDCGAN(nn.Module):
+    def __init__(self, latent: int = 12, ngf: int = 4) -> None:
+        super().__init__()
+
+        def layer(cin: int, cout: int, stride: int, pad: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.ConvTranspose2d(cin, cout, 4, stride, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
+            )
+
+        self.main = nn.Module()
+        self.main.layer0 = layer(latent, ngf * 8, 1, 0)
+        self.main.layer1 = layer(ngf * 8, ngf * 4, 2, 1)
+        self.main.layer2 = layer(ngf * 4, ngf * 2, 2, 1)
+        self.main.layer3 = layer(ngf * 2, ngf, 2, 1)
+        self.main.layer4 = nn.Sequential(nn.ConvTranspose2d(ngf, 3, 4, 2, 1, bias=False), nn.Tanh())
+        self.tuning_blocks = nn.Module()
+        self.tuning_blocks.tuning_block0 = RefTuningBlock(ngf * 2)
+
+    def forward(self, z: Tensor, alpha: float) -> Tensor:
+        m = self.main
+        x = m.layer2(m.layer1(m.layer0(z)))
+        x = x + alpha * self.tuning_blocks.tuning_block0(x)
+        return m.layer4(m.layer3(x))
+
+
+def test_dcgan_import_matches_the_reference(tmp_path, capsys):
+    torch.manual_seed(0)
+    ref = RefDCGAN()
+    with torch.no_grad():
+        for name, t in ref.state_dict().items():
+            if t.is_floating_point():
+                t.copy_(
+                    torch.rand_like(t) * 0.5 + 0.5 if "running_var" in name else torch.randn_like(t) * 0.2
+                )
+    ref.eval()
+    state = {k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "netG.pth")  # as an older PyTorch saved it: no BatchNorm counters
+    assert (
+        cli_main(
+            [
+                "import-official",
+                str(tmp_path / "netG.pth"),
+                "--variant",
+                "dcgan",
+                "--out",
+                str(tmp_path / "g.safetensors"),
+            ]
+        )
+        == 0
+    )
+    ours = dynamicnet.load(tmp_path / "g.safetensors")
+    assert ours.task == "gan" and ours.latent == 12
+    z = torch.randn(3, 12)
+    with torch.no_grad():
+        for alpha in (0.0, 0.4, 1.0):
+            expected = (ref(z[:, :, None, None], alpha) + 1) / 2
+            assert torch.allclose(ours(z, alpha=alpha), expected, atol=TOL), alpha
+    with pytest.raises(OfficialImportError, match="normal"):
+        import_official(tmp_path / "netG.pth", "normal")

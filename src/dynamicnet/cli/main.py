@@ -177,9 +177,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="processes drawing faces (default: CPU count, at most 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = verbs.add_parser("import-official", help="convert an official Dynamic-Net style checkpoint")
+    p = verbs.add_parser(
+        "import-official", help="convert an official Dynamic-Net checkpoint (style or DCGAN)"
+    )
     p.add_argument("checkpoint", help="the authors' .pth file")
-    p.add_argument("--variant", choices=["normal", "dual"], required=True)
+    p.add_argument("--variant", choices=["normal", "dual", "dcgan"], required=True)
     p.add_argument("--out", "-o", required=True, help="output model file (.safetensors)")
     return parser
 

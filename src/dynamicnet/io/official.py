@@ -1,8 +1,9 @@
-"""Import the authors' released Dynamic-Net style checkpoints (plain ``torch.save`` state dicts).
+"""Import the authors' released Dynamic-Net checkpoints (plain ``torch.save`` state dicts).
 
 Their layout (``main.conv1.conv2d.weight``, ``tuning_blocks.tuning_block0.conv0.weight``,
-...) is renamed to ours; the networks are the same, so outputs match to float precision.
-Files are read with ``weights_only=True``: nothing in them is executed.
+``main.layer0.0.weight`` for the DCGAN, ...) is renamed to ours; the networks are the
+same, so outputs match to float precision. Files are read with ``weights_only=True``:
+nothing in them is executed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..apps import style
+from ..apps import gan, style
 from ..errors import DynamicNetError
 
 _MAIN = {
@@ -28,8 +29,10 @@ _RES = re.compile(r"^res([1-5])\.(?:conv([12])\.conv2d|in([12]))$")
 _BLOCK_SETS = {
     "normal": {"tuning_blocks": "default"},
     "dual": {"tuning_blocks_higher": "high", "tuning_blocks_lower": "low"},
+    "dcgan": {"tuning_blocks": "default"},
 }
-VARIANTS = {"normal": "single", "dual": "dual"}
+VARIANTS = {"normal": "single", "dual": "dual", "dcgan": "single"}
+_DCGAN_LAYER = re.compile(r"^layer[0-4]\.[01]$")
 
 
 class OfficialImportError(DynamicNetError, ValueError):
@@ -39,7 +42,10 @@ class OfficialImportError(DynamicNetError, ValueError):
 def _rename(key: str, variant: str) -> str:
     prefix, _, rest = key.partition(".")
     module, _, param = rest.rpartition(".")
-    if prefix == "main":
+    if prefix == "main" and variant == "dcgan":
+        if _DCGAN_LAYER.match(module):
+            return f"net.base.{module}.{param}"
+    elif prefix == "main":
         if module in _MAIN:
             return f"net.base.{_MAIN[module]}.{param}"
         match = _RES.match(module)
@@ -55,17 +61,29 @@ def _rename(key: str, variant: str) -> str:
     raise OfficialImportError(f"unexpected key {key!r} for the {variant!r} variant")
 
 
-def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleModel:
-    """Our style model holding the weights of an official state dict."""
+def _dcgan_model(state: dict[str, Tensor]) -> gan.GanModel:
+    """The generator's size is in its first layer: (latent, 8 * ngf, 4, 4)."""
+    first = state.get("main.layer0.0.weight")
+    if not isinstance(first, Tensor) or first.dim() != 4 or first.shape[1] % 8:
+        raise OfficialImportError("no DCGAN generator here (main.layer0.0.weight missing or misshapen)")
+    return gan.build(gan.default_config(latent=first.shape[0], ngf=first.shape[1] // 8))
+
+
+def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleModel | gan.GanModel:
+    """Our model holding the weights of an official state dict."""
     if variant not in VARIANTS:
         raise OfficialImportError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-    model = style.build(style.default_config(VARIANTS[variant]))
+    if variant == "dcgan":
+        model = _dcgan_model(state)
+    else:
+        model = style.build(style.default_config(VARIANTS[variant]))
     expected = model.state_dict()
     renamed = {}
     for key, value in state.items():
         if not isinstance(key, str):
             raise OfficialImportError(f"key {key!r} is not a parameter name")
-        if not isinstance(value, Tensor) or not value.is_floating_point():
+        counter = isinstance(key, str) and key.endswith("num_batches_tracked")
+        if not isinstance(value, Tensor) or not (value.is_floating_point() or counter):
             raise OfficialImportError(f"entry {key!r} is not a floating-point tensor")
         ours = _rename(key, variant)
         if ours not in expected:
@@ -74,7 +92,10 @@ def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleMod
             raise OfficialImportError(
                 f"{key}: shape {tuple(value.shape)}, expected {tuple(expected[ours].shape)}"
             )
-        renamed[ours] = value.float()
+        renamed[ours] = value.to(expected[ours].dtype)
+    for key in expected:  # older PyTorch versions saved BatchNorm without its step counter
+        if key.endswith("num_batches_tracked"):
+            renamed.setdefault(key, expected[key])
     missing = sorted(set(expected) - set(renamed))
     if missing:
         raise OfficialImportError(f"checkpoint lacks {len(missing)} tensors, e.g. {missing[0]!r}")
@@ -82,7 +103,7 @@ def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleMod
     return model.eval()
 
 
-def import_official(path: str | Path, variant: str) -> style.StyleModel:
+def import_official(path: str | Path, variant: str) -> style.StyleModel | gan.GanModel:
     """Read an official checkpoint (``weights_only=True``) and convert it."""
     path = Path(path)
     if not path.is_file():
@@ -99,5 +120,6 @@ def import_official(path: str | Path, variant: str) -> style.StyleModel:
         raise OfficialImportError(f"{path}: {err}") from err
     model.config["name"] = path.stem
     model.config["source"] = {"official_checkpoint": path.name, "variant": variant}
-    model.config["perceptual"] = {"source": "unknown (official release: ImageNet VGG16)"}
+    if variant != "dcgan":
+        model.config["perceptual"] = {"source": "unknown (official release: ImageNet VGG16)"}
     return model
