@@ -138,3 +138,27 @@ def tiny_model_file(tmp_path_factory) -> Path:
     import dynamicnet
 
     return dynamicnet.save(random_style_model(), tmp_path_factory.mktemp("model") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_file(tmp_path_factory) -> Path:
+    """A saved Dynamic DCGAN (latent 8, ngf 4) with weights large enough to draw visible
+    patterns, and a block that visibly changes them at alpha 1."""
+    import torch
+
+    import dynamicnet
+    from dynamicnet.apps import gan
+
+    torch.manual_seed(0)
+    model = gan.build(gan.default_config(latent=8, ngf=4))
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.15)
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.3)
+    model.config.update(
+        name="faces", description="tiny random faces",
+        recipe={"main": {"subset": "Black_Hair"}, "tune": [{"set": "default", "subset": "Blond_Hair"}]},
+    )  # fmt: skip
+    return dynamicnet.save(model.eval(), tmp_path_factory.mktemp("gan") / "faces.safetensors")

@@ -129,3 +129,48 @@ def test_uploads_are_bounded_and_concurrent_renders_agree(model_file):
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda a: render(client, ids[2], alpha=a), [0.3, 0.6] * 3))
     assert np.array_equal(results[0], results[2]) and np.array_equal(results[1], results[3])
+
+
+@pytest.fixture
+def faces_client(model_file, tiny_gan_file):
+    with TestClient(create_app({"tiny": model_file, "faces": tiny_gan_file}, precision="fp32")) as c:
+        yield c
+
+
+def faces(client, **body) -> np.ndarray:
+    r = client.post("/api/faces", json={"model": "faces", **body})
+    assert r.status_code == 200, r.text
+    return np.asarray(Image.open(io.BytesIO(r.content)), dtype=np.float32)
+
+
+def test_faces_grid_follows_alpha_and_seed(faces_client):
+    models = {m["name"]: m for m in faces_client.get("/api/models").json()}
+    assert models["faces"]["task"] == "gan" and models["tiny"]["task"] == "style"
+    assert "Blond_Hair" in models["faces"]["explanation"]
+    a0 = faces(faces_client, seed=3, n=16, alpha=0.0)
+    assert a0.shape == (256, 256, 3)
+    assert faces(faces_client, seed=3, n=5).shape == (128, 192, 3)  # 3 columns, 2 rows
+    assert np.array_equal(a0, faces(faces_client, seed=3, n=16, alpha=0.0))
+    assert np.abs(a0 - faces(faces_client, seed=3, n=16, alpha=1.0)).mean() > 1.0
+    assert np.abs(a0 - faces(faces_client, seed=4, n=16, alpha=0.0)).mean() > 1.0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/faces", {"model": "tiny"}, "use /api/render"),
+        ("/api/faces", {"model": "faces", "n": 0}, "greater than or equal to 1"),
+        ("/api/faces", {"model": "faces", "seed": -1}, "greater than or equal to 0"),
+        ("/api/faces", {"model": "faces", "alpha": [0.1, 0.2]}, "alpha"),
+        ("/api/faces", {"model": "nope"}, "no model"),
+    ],
+)
+def test_bad_faces_requests_are_4xx_with_a_message(faces_client, path, body, message):
+    r = faces_client.post(path, json=body)
+    assert 400 <= r.status_code < 500 and message in r.text
+
+
+def test_a_gan_model_is_not_a_photo_renderer(faces_client):
+    sample = faces_client.get("/api/samples").json()[0]["id"]
+    r = faces_client.post("/api/render", json={"image": sample, "model": "faces"})
+    assert r.status_code == 422 and "use /api/faces" in r.text

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromiu
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_file):
+def server(tiny_model_file, tiny_gan_file):
     import uvicorn
 
-    path = tiny_model_file
+    models = {"tiny": tiny_model_file, "faces": tiny_gan_file}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app({"tiny": path}, precision="fp32"), port=port, log_level="warning")
+    config = uvicorn.Config(create_app(models, precision="fp32"), port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -177,3 +177,47 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     browser.find_element(By.ID, "download").click()
     download = wait_for(browser, "return window.lastDownload")
     assert (download["width"], download["height"]) == (600, 400)
+
+
+def test_faces_view_follows_alpha_and_reroll(server, browser):
+    """A GAN model: the photo controls give way to a seed; the face grid follows the slider."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    Select(browser.find_element(By.ID, "model")).select_by_value("faces")
+    settle(browser, renders)
+    assert browser.execute_script("return document.body.dataset.task") == "gan"
+    assert not browser.find_element(By.ID, "upload").is_displayed()
+    assert browser.find_element(By.ID, "seed").is_displayed()
+    assert "Blond_Hair" in browser.find_element(By.ID, "explain").text
+    wait_for(browser, "return document.getElementById('view').width === 768")  # 4 x 4 faces, 3x zoom
+    base = canvas(browser)
+
+    set_alpha(browser, 1.0)
+    tuned = canvas(browser)
+    assert np.abs(tuned - base).mean() > 1.0
+
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    browser.find_element(By.ID, "reroll").click()
+    settle(browser, renders)
+    assert np.abs(canvas(browser) - tuned).mean() > 1.0
+
+    frames, elapsed_ms = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const s = document.getElementById('alpha');
+        window.previewStats.frames = 0;
+        let i = 0;
+        function step() {
+          s.value = (i % 21) / 20; s.dispatchEvent(new Event('input'));
+          if (++i < 60) requestAnimationFrame(step);
+          else setTimeout(() => { const p = window.previewStats; done([p.frames, p.last - p.first]); }, 300);
+        }
+        requestAnimationFrame(step);
+        """
+    )
+    print(f"faces while dragging: {frames} grids drawn, {(frames - 1) / (elapsed_ms / 1000):.0f} per second")
+    assert frames >= 5

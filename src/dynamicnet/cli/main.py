@@ -249,28 +249,12 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _face_grid(faces, columns: int):
-    """(N, 3, H, W) in [0, 1] -> one image, ``columns`` faces per row."""
-    from PIL import Image
-
-    from ..data.images import tensor_to_pil
-
-    n, _, h, w = faces.shape
-    rows = -(-n // columns)
-    grid = Image.new("RGB", (columns * w, rows * h), "white")
-    for i, face in enumerate(faces):
-        grid.paste(tensor_to_pil(face), ((i % columns) * w, (i // columns) * h))
-    return grid
-
-
 def cmd_generate(args) -> int:
-    import math
-
     import torch
 
     from .. import load
     from ..data.images import atomic_save, tensor_to_pil, write_image
-    from ..data.sheet import contact_sheet
+    from ..data.sheet import contact_sheet, tile
     from ..devices import resolve_device
     from .alpha_args import alpha_label
 
@@ -306,11 +290,10 @@ def cmd_generate(args) -> int:
             first, last = settings[0][1], settings[-1][1]
             if not all(isinstance(a, float) for a in (first, last)):
                 raise CommandError("--animate morphs between plain alpha values (the first and last --alpha)")
-            columns = math.ceil(math.sqrt(args.n))
-            ts = [i / 23 for i in range(24)]
-            frames = [
-                _face_grid(model(z, alpha=first + t * (last - first)).clamp(0, 1).cpu(), columns) for t in ts
-            ]
+            frames = []
+            for t in (i / 23 for i in range(24)):
+                faces = model(z, alpha=first + t * (last - first)).clamp(0, 1).cpu()
+                frames.append(tensor_to_pil(tile(faces)))
             frames += frames[-2:0:-1]  # and back
             atomic_save(frames[0], args.animate, save_all=True, append_images=frames[1:], duration=80, loop=0)
             print(args.animate)

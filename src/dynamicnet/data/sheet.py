@@ -1,8 +1,24 @@
-"""Contact sheets: a grid of images with a label over each column."""
+"""Contact sheets: a grid of images with a label over each column; plain tiled grids."""
 
 from __future__ import annotations
 
+import math
+
+import torch
 from PIL import Image, ImageDraw, ImageFont
+from torch import Tensor
+
+
+def tile(images: Tensor, columns: int | None = None, fill: float = 1.0) -> Tensor:
+    """(N, C, H, W) -> one (C, rows * H, columns * W) image; ``columns`` defaults to a square."""
+    n, c, h, w = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = -(-n // columns)
+    grid = torch.full((c, rows * h, columns * w), fill, dtype=images.dtype)
+    for i, image in enumerate(images):
+        r, k = divmod(i, columns)
+        grid[:, r * h : (r + 1) * h, k * w : (k + 1) * w] = image
+    return grid
 
 
 def contact_sheet(

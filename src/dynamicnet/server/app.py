@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from ..core import AlphaError
 from ..data.images import ImageReadError, pil_to_tensor, tensor_to_pil, to_rgb8
+from ..data.sheet import tile
 from ..errors import DynamicNetError, one_line
 from ..inference import Renderer
 from ..io.model_file import load_model, read_metadata
@@ -50,6 +51,13 @@ class _Photo:
         return self.pixels.numel()
 
 
+class FacesRequest(BaseModel):
+    model: str
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    n: int = Field(16, ge=1, le=64)
+    alpha: float | list[float] | dict[str, float] = 0.0
+
+
 class RenderRequest(BaseModel):
     image: str = Field(description="id from /api/images or /api/samples")
     model: str
@@ -61,6 +69,12 @@ class RenderRequest(BaseModel):
 def explain(meta: dict) -> str:
     """One sentence on what alpha means for this model, from its recipe's objective names."""
     recipe = meta.get("recipe") or {}
+    if meta.get("task") == "gan":
+        main = (recipe.get("main") or {}).get("subset", "the main subset")
+        tuned = next((t.get("subset") for t in recipe.get("tune") or []), "the other subset")
+        return (
+            f"alpha 0 draws faces like the main set ('{main}'), alpha 1 like '{tuned}'; the same faces morph."
+        )
     main = (recipe.get("main") or {}).get("objective", "the main objective")
     tuned = {t.get("set"): t.get("objective") for t in recipe.get("tune") or []}
     if meta.get("variant") == "dual":
@@ -190,13 +204,21 @@ def create_app(
             photo = _Photo(path.stem, _pixels(to_rgb8(im)))
         samples.append({"id": store.add(photo, pinned=True), "name": path.stem})
 
-    def renderer(name: str) -> Renderer:
+    def loaded(name: str, task: str):
+        """The model's Renderer (style) or the model itself (GAN), loaded once."""
         if name not in models:
             raise HTTPException(404, f"no model {name!r}; models: {', '.join(models)}")
+        if metadata[name].get("task") != task:
+            use = "/api/faces" if metadata[name].get("task") == "gan" else "/api/render"
+            raise HTTPException(422, f"{name} is a {metadata[name].get('task')} model: use {use}")
         with renderers_lock:
             if name not in renderers:
-                renderers[name] = Renderer(load_model(models[name]), precision=precision)
+                model = load_model(models[name])
+                renderers[name] = Renderer(model, precision=precision) if task == "style" else model
             return renderers[name]
+
+    def renderer(name: str) -> Renderer:
+        return loaded(name, "style")
 
     app = FastAPI(title="dynamicnet demo", docs_url=None, redoc_url=None)
     page = (Path(str(resources.files(__package__))) / "static" / "index.html").read_text(encoding="utf-8")
@@ -211,7 +233,8 @@ def create_app(
         for name, meta in metadata.items():
             low, high = meta.get("alpha_range", [0.0, 1.0])
             out.append({
-                "name": name, "description": meta.get("description", ""), "variant": meta["variant"],
+                "name": name, "task": meta.get("task", "style"), "description": meta.get("description", ""),
+                "variant": meta["variant"],
                 "sets": meta["sets"], "blocks": list(meta["blocks"]), "alpha_range": [low, high],
                 "explanation": explain(meta),
             })  # fmt: skip
@@ -262,6 +285,18 @@ def create_app(
                 else:
                     alpha = strength * float(alpha)
             return _png(fast(image, alpha=alpha).clamp(0, 1))
+
+    @app.post("/api/faces")
+    def faces(request: FacesRequest) -> Response:
+        """A grid of ``n`` generated faces (64 px each) for one seed and alpha."""
+        model = loaded(request.model, "gan")
+        try:
+            model.net.coefficients(request.alpha)
+        except (AlphaError, ValueError) as err:
+            raise HTTPException(422, str(err)) from err
+        with busy, torch.no_grad():
+            images = model(model.latents(request.n, request.seed), alpha=request.alpha).clamp(0, 1)
+        return _png(tile(images))
 
     return app
 
