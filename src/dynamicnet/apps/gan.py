@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ..core import AlphaLike, DynamicNet, attach
 from ..networks.blocks import ConvTuningBlock
 from ..networks.dcgan import GAN_INSERTION_POINTS, Generator, dcgan_init
+from .base import AppModel
 
 TASK = "gan"
 ARCHITECTURE = "dcgan-64"
@@ -42,32 +43,14 @@ def _block(channels: int) -> nn.Module:
     return block
 
 
-class GanModel(nn.Module):
+class GanModel(AppModel):
     """``model(z, alpha=...)``: z is (N, latent) or (N, latent, 1, 1); returns (N, 3, 64, 64) in [0, 1]."""
 
     task = TASK
 
     def __init__(self, net: DynamicNet, config: dict) -> None:
-        super().__init__()
-        self.net = net
-        self.config = config
+        super().__init__(net, config)
         self.latent = int(config["latent"])
-
-    @property
-    def block_names(self) -> list[str]:
-        return self.net.block_names
-
-    @property
-    def set_names(self) -> list[str]:
-        return self.net.set_names
-
-    @property
-    def variant(self) -> str:
-        return self.net.variant
-
-    @property
-    def alpha_range(self) -> tuple[float, float]:
-        return self.net.alpha_range
 
     def forward(self, z: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         if z.dim() == 2:

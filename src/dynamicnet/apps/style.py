@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..core import AlphaError, AlphaLike, DynamicNet, attach, map_tensors
 from ..networks.blocks import ConvTuningBlock
 from ..networks.johnson import STYLE_INSERTION_POINTS, TransformerNet
 from ..networks.vgg import ImageNetNorm
+from .base import AppModel
 
 TASK = "style"
 ARCHITECTURE = "johnson-transformer"
@@ -60,32 +61,14 @@ def _pad(x: Tensor, ph: int, pw: int) -> Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-class StyleModel(nn.Module):
+class StyleModel(AppModel):
     """``model(x, alpha=...)``: x is (N, 3, H, W) RGB in [0, 1]; any H, W; same-size output."""
 
     task = TASK
 
     def __init__(self, net: DynamicNet, config: dict) -> None:
-        super().__init__()
-        self.net = net
-        self.config = config
+        super().__init__(net, config)
         self.norm = ImageNetNorm()
-
-    @property
-    def block_names(self) -> list[str]:
-        return self.net.block_names
-
-    @property
-    def set_names(self) -> list[str]:
-        return self.net.set_names
-
-    @property
-    def variant(self) -> str:
-        return self.net.variant
-
-    @property
-    def alpha_range(self) -> tuple[float, float]:
-        return self.net.alpha_range
 
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         inside, alpha, size = self.prepare(x, alpha)
