@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -54,7 +55,12 @@ class KnobMethods:
         raise ValueError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
 
 
+@lru_cache(maxsize=8)
+def _fixed_model(path: str) -> torch.nn.Module:
+    return load_model(path).eval()
+
+
 @torch.no_grad()
 def fixed_output(path: str | Path, x: Tensor) -> Tensor:
     """A fixed network's output (its alpha-0 output; blocks, if any, stay off)."""
-    return load_model(path).eval()(x).clamp(0, 1)
+    return _fixed_model(str(Path(path).resolve()))(x).clamp(0, 1)
