@@ -170,6 +170,17 @@ def test_bad_settings_are_one_line_errors(study, capsys, extra, message):
     assert message in err and err.count("\n") == 1
 
 
+def test_a_gan_recipe_is_refused(tmp_path, capsys):
+    recipe = tmp_path / "gan.toml"
+    recipe.write_text(
+        'task = "gan"\n[data]\nfaces = "f"\n[main]\nsubset = "Male"\n[[tune]]\nsubset = "~Male"\n'
+    )
+    code = main(
+        ["evaluate", "objective-space", str(recipe), "--photos", str(tmp_path), "--out", str(tmp_path / "o")]
+    )
+    assert code == 2 and "measures style recipes" in capsys.readouterr().err
+
+
 def test_no_held_out_photos_is_an_error(study, capsys, tmp_path):
     root, recipe, _, _, _ = study
     args = [

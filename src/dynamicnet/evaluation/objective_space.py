@@ -112,6 +112,11 @@ class Study:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.recipe.task != "style":
+            raise EvaluationError(
+                f"{self.recipe.path}: the objective-space study measures style recipes, "
+                f"not {self.recipe.task!r}"
+            )
         defaults = QUICK if self.quick else {"knob_points": 21, "size": 384, "m": DEFAULT_M}
         if self.quick:
             self.recipe = _quick_recipe(self.recipe)
