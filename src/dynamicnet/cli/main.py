@@ -207,7 +207,7 @@ def _alpha_settings(args, model) -> list[tuple[str, object]]:
     from .alpha_args import parse_alpha
 
     settings = [(s.strip(), parse_alpha(s)) for s in (args.alpha or ["0", "0.5", "1"])]
-    for spec in (s.strip() for s in args.block_alpha):
+    for spec in (s.strip() for s in getattr(args, "block_alpha", [])):
         value = parse_alpha(spec)
         if isinstance(value, dict) and set(value) - set(model.block_names):
             unknown = sorted(set(value) - set(model.block_names))[0]
@@ -266,7 +266,6 @@ def cmd_generate(args) -> int:
     model = load(args.model, device=device)
     if getattr(model, "task", None) != "gan":
         raise CommandError(f"{args.model}: a {model.task!r} model, not a GAN (see 'dynamicnet models')")
-    args.block_alpha = []
     settings = _alpha_settings(args, model)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,18 @@ class KnobMethods:
         self._dni_model = copy.deepcopy(self.model)
         self._dni_ends = (self.model.net.base.state_dict(), load_model(dni).net.base.state_dict())
         self._dni_at: float | None = None
+        self._end_cache: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+
+    def _ends(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The two end outputs of a photo, rendered once however many blend positions are asked."""
+        cached = self._end_cache.get(id(x))
+        if cached is None or cached[0] is not x:  # the reference held here keeps the id unique
+            ends = (
+                self.renderer(x, alpha=0.0).clamp(0, 1),
+                self.renderer(x, alpha=self.alpha(1.0)).clamp(0, 1),
+            )
+            cached = self._end_cache[id(x)] = (x, *ends)
+        return cached[1], cached[2]
 
     def alpha(self, a: float) -> AlphaLike:
         """Knob position ``a`` as the model's alpha for the tuned set (a dict for multi-set models)."""
@@ -43,8 +55,8 @@ class KnobMethods:
         if method == "dynamic-net":
             return self.renderer(x, alpha=self.alpha(a)).clamp(0, 1)
         if method == "pixel-blend":
-            y0 = self.renderer(x, alpha=0.0).clamp(0, 1)
-            return torch.lerp(y0, self.renderer(x, alpha=self.alpha(1.0)).clamp(0, 1), a)
+            y0, y1 = self._ends(x)
+            return torch.lerp(y0, y1, a)
         if method == "dni":
             if self._dni_at != a:
                 start, end = self._dni_ends

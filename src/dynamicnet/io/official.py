@@ -82,7 +82,7 @@ def convert_state_dict(state: dict[str, Tensor], variant: str) -> style.StyleMod
     for key, value in state.items():
         if not isinstance(key, str):
             raise OfficialImportError(f"key {key!r} is not a parameter name")
-        counter = isinstance(key, str) and key.endswith("num_batches_tracked")
+        counter = key.endswith("num_batches_tracked")
         if not isinstance(value, Tensor) or not (value.is_floating_point() or counter):
             raise OfficialImportError(f"entry {key!r} is not a floating-point tensor")
         ours = _rename(key, variant)
