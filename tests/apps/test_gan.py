@@ -131,3 +131,36 @@ def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, m
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, trained, capsys):
+    text = write_gan_recipe(tmp_path, faces).read_text()
+    smoothed = tmp_path / "smoothed.toml"
+    smoothed.write_text(text.replace("[main]", "[adversary]\nreal_label = 0.9\nr1 = 1.0\n[main]"))
+    run = train(smoothed, tmp_path / "smoothed", progress=False)
+    assert not torch.equal(  # the penalty and the soft labels change what the generator learns
+        dynamicnet.load(run).state_dict()["net.base.layer0.0.weight"],
+        dynamicnet.load(trained).state_dict()["net.base.layer0.0.weight"],
+    )
+    copied = tmp_path / "copied.toml"
+    copied.write_text(
+        text.replace(
+            '[main]\nsubset = "Black_Hair | Brown_Hair"\nsteps = 3',
+            f'[main]\nsubset = "Black_Hair | Brown_Hair"\nsteps = 0\ninit = "{trained}"',
+        )
+    )
+    start = dynamicnet.load(train(copied, tmp_path / "copied", progress=False))
+    source = dynamicnet.load(trained)
+    for name, value in source.net.base.state_dict().items():
+        assert torch.equal(start.net.base.state_dict()[name], value), name
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[main]", "[adversary]\nreal_label = 1.5\n[main]"))
+    assert main(["train", str(bad), "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    assert "'adversary.real_label' must be a number in (0, 1]" in capsys.readouterr().err
+    style = tmp_path / "init-style.toml"
+    style.write_text(
+        text.replace("[main]\n", f'[main]\ninit = "{dynamicnet.models.resolve_model("starry-level")}"\n')
+    )
+    assert main(["train", str(style), "--out", str(tmp_path / "s"), "--no-progress"]) == 2
+    assert "is not a GAN model" in capsys.readouterr().err

@@ -157,7 +157,9 @@ def test_killed_process_resumes_to_the_same_weights(recipe, tmp_path):
         str(out),
         "--no-progress",
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The same thread count as this process: float sums depend on how work is split.
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     ckpt = out / "checkpoint.pt"
     deadline = time.monotonic() + 120
     try:

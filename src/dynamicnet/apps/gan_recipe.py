@@ -17,6 +17,8 @@ from torch import Tensor, nn
 
 from ..data.celeba import AlignedFaces, read_face_table
 from ..data.folder import DatasetError
+from ..errors import DynamicNetError
+from ..io.model_file import load_model
 from ..networks.dcgan import Discriminator
 from ..training.recipe import Recipe, RecipeError
 from ..training.stages import Stage
@@ -34,12 +36,22 @@ def latent_codes(key: tuple[int, ...], n: int, latent: int) -> Tensor:
 class Adversary:
     """A discriminator, its optimiser and its noise counter; one per training phase."""
 
-    def __init__(self, ndf: int, lr: float, latent: int, seed: tuple[int, int], device: torch.device) -> None:
+    def __init__(
+        self,
+        ndf: int,
+        lr: float,
+        latent: int,
+        seed: tuple[int, int],
+        device: torch.device,
+        real_label: float = 1.0,
+        r1: float = 0.0,
+    ) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((seed[0] % 2**31) * 1009 + seed[1])
             self.net = Discriminator(ndf).to(device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=BETAS)
         self.latent, self.seed, self.calls = latent, seed, 0
+        self.real_label, self.r1 = real_label, r1
 
     def state_dict(self) -> dict:
         return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict(), "calls": self.calls}
@@ -54,11 +66,14 @@ class Adversary:
         z = latent_codes((*self.seed, 0, self.calls), real.shape[0], self.latent).to(real.device)
         self.calls += 1
         fake = model(z, alpha=alpha) * 2 - 1
-        real = real * 2 - 1
+        real = (real * 2 - 1).requires_grad_(self.r1 > 0)
         self.net.train()
         d_real, d_fake = self.net(real).float(), self.net(fake.detach()).float()
-        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, self.real_label))
         d_loss = d_loss + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        if self.r1 > 0:  # keeps the discriminator smooth around real faces (Mescheder et al. 2018)
+            (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+            d_loss = d_loss + self.r1 / 2 * grad.float().pow(2).flatten(1).sum(1).mean()
         self.optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         self.optimizer.step()
@@ -108,8 +123,25 @@ class GanTraining:
         m = d["model"]
         torch.manual_seed(d["seed"])
         self.model = gan.build(gan.default_config(m["latent"], m["ngf"], m["variant"])).to(device)
+        if d["main"].get("init"):
+            self._init_main(recipe.resolve(d["main"]["init"]))
         self.faces = read_face_table(recipe.resolve(d["data"]["faces"]))
         self.device = device
+
+    def _init_main(self, path) -> None:
+        """Start the generator from another GAN model's (fine-tuning; DNI's second generator)."""
+        try:
+            source = load_model(path)
+        except DynamicNetError as err:
+            raise RecipeError(f"{self.recipe.path}: [main] init: {err}") from err
+        if not isinstance(source, gan.GanModel):
+            raise RecipeError(f"{self.recipe.path}: [main] init: {path} is not a GAN model")
+        try:
+            self.model.net.base.load_state_dict(source.net.base.state_dict())
+        except RuntimeError as err:
+            raise RecipeError(
+                f"{self.recipe.path}: [main] init: {path} has another generator size than [model]"
+            ) from err
 
     def _subset(self, expression: str) -> AlignedFaces:
         data = self.recipe.data["data"]
@@ -126,7 +158,9 @@ class GanTraining:
         d = self.recipe.data
         dataset = self._subset(table["subset"])
         seed = (d["seed"], index)
-        adversary = Adversary(d["model"]["ndf"], float(table["lr"]), d["model"]["latent"], seed, self.device)
+        adversary = Adversary(
+            d["model"]["ndf"], float(table["lr"]), d["model"]["latent"], seed, self.device, **d["adversary"]
+        )
 
         def finish(model: nn.Module) -> None:
             recalibrate_batchnorm(model, batch=d["data"]["batch"], batches=64, seed=seed)

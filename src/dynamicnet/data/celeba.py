@@ -52,14 +52,18 @@ class FaceTable:
 
     def select(self, expression: str, split: str | None = None) -> list[Path]:
         """Paths of the images that satisfy ``expression`` (within ``split`` if given)."""
-        mask = evaluate(expression, self)
-        if split is not None:
-            if split not in SPLITS:
-                raise DatasetError(f"unknown split {split!r} (use {', '.join(SPLITS)})")
-            if self.splits is None:
-                raise DatasetError(f"{self.root}: no {PARTITION_FILE}, so there is no {split!r} split")
-            mask = mask & (self.splits == SPLITS[split])
+        mask = evaluate(expression, self) & self.split_mask(split)
         return [self.image_folder / f for f, keep in zip(self.files, mask) if keep]
+
+    def split_mask(self, split: str | None) -> np.ndarray:
+        """Which rows belong to ``split`` (every row for None)."""
+        if split is None:
+            return np.ones(len(self.files), dtype=bool)
+        if split not in SPLITS:
+            raise DatasetError(f"unknown split {split!r} (use {', '.join(SPLITS)})")
+        if self.splits is None:
+            raise DatasetError(f"{self.root}: no {PARTITION_FILE}, so there is no {split!r} split")
+        return self.splits == SPLITS[split]
 
 
 def read_face_table(root: str | Path) -> FaceTable:

@@ -95,7 +95,8 @@ class KeyedImages(Dataset):
             self._perms = {key: np.random.default_rng([self.seed, stage, epoch]).permutation(len(self))}
         return self._perms[key]
 
-    def _load(self, index: int) -> Image.Image | None:
+    def load_prepared(self, index: int) -> Image.Image | None:
+        """File ``index`` decoded and prepared, or None when it cannot be read."""
         if index in self._bad:
             return None
         if index not in self._cache:
@@ -123,7 +124,7 @@ class KeyedImages(Dataset):
         skipped = []
         for attempt in range(n):  # an unreadable file: take the next one of the same epoch
             index = int(order[(i + attempt) % n])
-            img = self._load(index)
+            img = self.load_prepared(index)
             if img is not None:
                 break
             skipped.append(str(self.files[index]))

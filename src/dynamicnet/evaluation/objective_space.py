@@ -18,41 +18,30 @@ hash of everything they depend on, so a rerun only does what changed.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import json
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import torch
 from torch import Tensor
 from tqdm import tqdm
 
 from ..data.folder import list_images
 from ..data.images import ImageReadError, read_image
-from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
-from ..io.model_file import read_metadata
 from ..losses.perceptual import StyleLoss, StyleObjective, StyleTarget
 from ..perceptual import load_perceptual
 from ..training.recipe import Recipe
-from ..training.trainer import train
 from .knobs import METHODS, KnobMethods, fixed_output
 from .objectives import Scorer
 from .report import picture_grid, write_report
+from .runs import EvaluationError, RunCache, digest, file_digest, machine, read_json, shrink_recipe
 
 DEFAULT_M = (0.0, 0.25, 0.5, 0.75, 1.0)
 QUICK = {"crop": 32, "batch": 2, "steps": 4, "size": 48, "knob_points": 5, "m": (0.0, 0.5, 1.0)}
-
-
-class EvaluationError(DynamicNetError, ValueError):
-    """Inputs the evaluation cannot work with (no held-out photos, a mismatched model, ...)."""
 
 
 def mix_objectives(first: StyleObjective, second: StyleObjective, m: float) -> StyleObjective:
@@ -82,18 +71,6 @@ def objective_table(obj: StyleObjective) -> dict:
     }
 
 
-def _digest(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass
 class Study:
     """One objective-space evaluation of a recipe; :meth:`run` does (or resumes) it all."""
@@ -119,7 +96,9 @@ class Study:
             )
         defaults = QUICK if self.quick else {"knob_points": 21, "size": 384, "m": DEFAULT_M}
         if self.quick:
-            self.recipe = _quick_recipe(self.recipe)
+            self.recipe = shrink_recipe(
+                self.recipe, QUICK["steps"], crop=QUICK["crop"], batch=QUICK["batch"], resize=None
+            )
         self.knob_points = defaults["knob_points"] if self.knob_points is None else self.knob_points
         self.size = defaults["size"] if self.size is None else self.size
         self.m_values = defaults["m"] if self.m_values is None else self.m_values
@@ -141,7 +120,7 @@ class Study:
         self.main_stage, self.tune_stage = d["main"], tune
         self.first = StyleObjective.from_dict(d["objectives"][d["main"]["objective"]], base, "O_0")
         self.second = StyleObjective.from_dict(d["objectives"][tune["objective"]], base, "O_1")
-        self.cache = self.out / "cache"
+        self.runs = RunCache(self.out / "cache", self.progress, self.log, self.seconds)
 
     # --- training -------------------------------------------------------------------------
     def _derived(self, name: str, objective: StyleObjective, main: dict) -> Recipe:
@@ -161,58 +140,32 @@ class Study:
         resolved = self.recipe.resolve(spec)
         return str(resolved.resolve()) if resolved.is_file() else spec
 
-    def _train(self, kind: str, recipe: Recipe, key: str) -> Path:
-        """Train (or resume, or reuse) one network; its training time adds up across invocations."""
-        run = self.cache / f"{kind}-{key}"
-        done, timing = run / "model.safetensors", run / "seconds.json"
-        if not done.exists():
-            self.log(f"training {kind} ({run})")
-            start = time.perf_counter()
-            train(recipe, run, resume=(run / "checkpoint.pt").exists(), progress=self.progress)
-            spent = time.perf_counter() - start + (_read_json(timing) or {}).get("seconds", 0.0)
-            atomic_write(timing, lambda p: Path(p).write_text(json.dumps({"seconds": round(spent, 1)})))
-            atomic_write(run / "recipe.json", lambda p: Path(p).write_text(json.dumps(recipe.data, indent=2)))
-        if (recorded := _read_json(timing)) is not None:
-            self.seconds[f"train {kind}"] = recorded["seconds"]
-        return done
-
     def dynamic_net(self) -> Path:
-        if self.model is not None:
-            from ..models import resolve_model
-
-            path = Path(resolve_model(self.model))
-            stored = read_metadata(path).get("recipe")
-            if _digest(stored) != _digest(self.recipe.data):
-                raise EvaluationError(
-                    f"{self.model} was not trained from {self.recipe.path.name} as it is now "
-                    "(different recipe content); leave out --model to train it here"
-                )
-            return path
-        return self._train("dynamic-net", self.recipe, self.recipe.hash)
+        return self.runs.trained_from(self.recipe, self.model)
 
     def fixed_net(self, m: float, dynamic: Path) -> Path:
         if m == 0.0:  # the main network is exactly this: same objective, data, steps and seed
             return dynamic
         recipe = self._derived(f"fixed-m{m:g}", mix_objectives(self.first, self.second, m), self.main_stage)
-        return self._train(f"fixed-m{m:g}", recipe, recipe.hash)
+        return self.runs.train(f"fixed-m{m:g}", recipe, recipe.hash)
 
     def dni_net(self, dynamic: Path) -> Path:
         """The main network fine-tuned on O_1 (all weights) for the tuning stage's steps and rate."""
         tune = self.tune_stage
         main = {"steps": tune["steps"], "lr": tune["lr"], "init": str(dynamic.resolve())}
         recipe = self._derived("dni-second", self.second, main)
-        return self._train("dni", recipe, _digest(recipe.hash, _file_digest(dynamic)))
+        return self.runs.train("dni", recipe, digest(recipe.hash, file_digest(dynamic)))
 
     # --- photos ---------------------------------------------------------------------------
     def held_out_photos(self) -> list[tuple[str, Tensor]]:
         """The evaluation photos, minus any whose bytes are among the training photos."""
         d = self.recipe.data["data"]
         training, _ = list_images(self.recipe.resolve(d["photos"]), exclude=d.get("holdout", []))
-        seen = {_file_digest(p) for p in training}
+        seen = {file_digest(p) for p in training}
         files, _ = list_images(self.photos)
         kept, overlap, unreadable = [], 0, 0
         for f in files:
-            if _file_digest(f) in seen:
+            if file_digest(f) in seen:
                 overlap += 1
                 continue
             try:
@@ -252,23 +205,23 @@ class Study:
         scorer = Scorer(criteria)
         inputs = [x.unsqueeze(0) for _, x in photos]
         cache_path = self.out / "scores.json"
-        cache = _read_json(cache_path) or {}
-        context = _digest(
+        cache = read_json(cache_path) or {}
+        context = digest(
             record.get("sha256"), [n for n, _ in photos], self.size, objective_table(self.first),
             objective_table(self.second), self.set_name,
         )  # fmt: skip
         knobs = KnobMethods(dynamic, dni, self.set_name)
-        dynamic_key, dni_key = _file_digest(dynamic), _digest(_file_digest(dynamic), _file_digest(dni))
+        dynamic_key, dni_key = file_digest(dynamic), digest(file_digest(dynamic), file_digest(dni))
         jobs: list[tuple[str, float, Callable[[Tensor], Tensor], str]] = []
         for method, key in zip(METHODS, (dynamic_key, dynamic_key, dni_key)):
             for a in self.knobs():
                 jobs.append((method, a, partial(knobs.output, method, a), key))
         for m, path in fixed.items():
-            jobs.append(("fixed", m, partial(fixed_output, path), _file_digest(path)))
+            jobs.append(("fixed", m, partial(fixed_output, path), file_digest(path)))
 
         results: dict[str, list[dict]] = {k: [] for k in (*METHODS, "fixed")}
         for method, knob, make, model_key in tqdm(jobs, desc="scoring", disable=not self.progress):
-            key = _digest(context, method, knob, model_key)
+            key = digest(context, method, knob, model_key)
             if key not in cache:
                 per_photo = [scorer(make(x), x) for x in inputs]
                 cache[key] = _mean_scores(per_photo)
@@ -296,7 +249,7 @@ class Study:
             "points": scores,
             "table": summarize(scores, self.m_values),
             "seconds": self.seconds,
-            "machine": _machine(),
+            "machine": machine(),
         }
         atomic_write(self.out / "results.json", lambda p: Path(p).write_text(json.dumps(results, indent=2)))
         return results
@@ -340,29 +293,3 @@ def _mean_scores(per_photo: list[dict[str, dict[str, float]]]) -> dict[str, floa
         "style_0": mean("O_0", "style"),
         "style_1": mean("O_1", "style"),
     }
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):  # Linux names the CPU model only here
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu)
-    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
-    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads{gpu}, torch {torch.__version__}"
-
-
-def _quick_recipe(recipe: Recipe) -> Recipe:
-    """The same recipe shrunk to seconds of training, for tests and dry runs."""
-    d = copy.deepcopy(recipe.data)
-    d["name"] = f"{recipe.name}-quick"
-    d["data"].update(crop=QUICK["crop"], batch=QUICK["batch"], resize=None)
-    for stage in (d["main"], *d["tune"]):
-        stage["steps"] = min(stage["steps"], QUICK["steps"])
-    return Recipe(d, recipe.path)

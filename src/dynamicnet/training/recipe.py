@@ -34,6 +34,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0,
         "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
         "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0},
+        # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
+        "adversary": {"real_label": 1.0, "r1": 0.0},
         "train": _TRAIN_DEFAULTS,
     },
 }
@@ -46,7 +48,15 @@ STAGE_DEFAULTS = {
 _POSITIVE_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive integer")
 _COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
 _INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
-_POSITIVE = (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "a positive number")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_POSITIVE = (lambda v: _number(v) and v > 0, "a positive number")
+_NON_NEGATIVE = (lambda v: _number(v) and v >= 0, "a number >= 0")
+_UNIT = (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]")
 _STR = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
 _BOOL = (lambda v: isinstance(v, bool), "true or false")
 _STR_LIST = (lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v), "a list of strings")
@@ -94,8 +104,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "faces": _STR, "split": _one_of("train", "val", "test"), "crop": _POSITIVE_INT,
             "size": _one_of(64), "batch": _POSITIVE_INT, "workers": _COUNT,
         },
+        "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
         "train": _TRAIN_SCHEMA,
-        "main": {"subset": _STR, "steps": _COUNT, "lr": _POSITIVE},
+        "main": {"subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
         "tune": [{"set": _IDENT, "subset": _STR, "steps": _COUNT, "lr": _POSITIVE}],
     },
 }  # fmt: skip
