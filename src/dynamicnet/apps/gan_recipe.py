@@ -152,7 +152,9 @@ class GanTraining:
                 f"{' in the ' + data['split'] + ' split' if data.get('split') else ''}; "
                 f"a batch needs {data['batch']}"
             )
-        return AlignedFaces(files, crop=data["crop"], size=data["size"], seed=self.recipe.data["seed"])
+        return AlignedFaces(
+            files, crop=data["crop"], size=data["size"], flip=data["flip"], seed=self.recipe.data["seed"]
+        )
 
     def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         d = self.recipe.data

@@ -33,7 +33,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "task": "gan",
         "seed": 0,
         "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
-        "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0},
+        "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0, "flip": False},
         # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
         "adversary": {"real_label": 1.0, "r1": 0.0},
         "train": _TRAIN_DEFAULTS,
@@ -102,7 +102,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "data": {
             "faces": _STR, "split": _one_of("train", "val", "test"), "crop": _POSITIVE_INT,
-            "size": _one_of(64), "batch": _POSITIVE_INT, "workers": _COUNT,
+            "size": _one_of(64), "batch": _POSITIVE_INT, "workers": _COUNT, "flip": _BOOL,
         },
         "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
         "train": _TRAIN_SCHEMA,
