@@ -163,4 +163,4 @@ def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, tra
         text.replace("[main]\n", f'[main]\ninit = "{dynamicnet.models.resolve_model("starry-level")}"\n')
     )
     assert main(["train", str(style), "--out", str(tmp_path / "s"), "--no-progress"]) == 2
-    assert "is not a GAN model" in capsys.readouterr().err
+    assert "is a 'style' model, not a 'gan' one" in capsys.readouterr().err

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from torch import nn
 
 from ..core import DynamicNet
+from ..errors import DynamicNetError
 
 
 class AppModel(nn.Module):
@@ -32,3 +35,22 @@ class AppModel(nn.Module):
     @property
     def alpha_range(self) -> tuple[float, float]:
         return self.net.alpha_range
+
+
+def start_from(model: AppModel, path: str | Path, recipe_path: str | Path) -> None:
+    """Copy another model file's main-network weights into ``model`` (a recipe's ``[main] init``:
+    fine-tuning, e.g. DNI's second network)."""
+    from ..io.model_file import load_model
+    from ..training.recipe import RecipeError
+
+    where = f"{recipe_path}: [main] init"
+    try:
+        source = load_model(path)
+    except DynamicNetError as err:
+        raise RecipeError(f"{where}: {err}") from err
+    if getattr(source, "task", None) != model.task:
+        raise RecipeError(f"{where}: {path} is a {source.task!r} model, not a {model.task!r} one")
+    try:
+        model.net.base.load_state_dict(source.net.base.state_dict())
+    except RuntimeError as err:
+        raise RecipeError(f"{where}: {path} has another network size than this recipe's") from err

@@ -17,12 +17,11 @@ from torch import Tensor, nn
 
 from ..data.celeba import AlignedFaces, read_face_table
 from ..data.folder import DatasetError
-from ..errors import DynamicNetError
-from ..io.model_file import load_model
 from ..networks.dcgan import Discriminator
 from ..training.recipe import Recipe, RecipeError
 from ..training.stages import Stage
 from . import gan
+from .base import start_from
 
 BETAS = (0.5, 0.999)  # DCGAN's Adam settings, for both networks
 
@@ -124,24 +123,9 @@ class GanTraining:
         torch.manual_seed(d["seed"])
         self.model = gan.build(gan.default_config(m["latent"], m["ngf"], m["variant"])).to(device)
         if d["main"].get("init"):
-            self._init_main(recipe.resolve(d["main"]["init"]))
+            start_from(self.model, recipe.resolve(d["main"]["init"]), recipe.path)
         self.faces = read_face_table(recipe.resolve(d["data"]["faces"]))
         self.device = device
-
-    def _init_main(self, path) -> None:
-        """Start the generator from another GAN model's (fine-tuning; DNI's second generator)."""
-        try:
-            source = load_model(path)
-        except DynamicNetError as err:
-            raise RecipeError(f"{self.recipe.path}: [main] init: {err}") from err
-        if not isinstance(source, gan.GanModel):
-            raise RecipeError(f"{self.recipe.path}: [main] init: {path} is not a GAN model")
-        try:
-            self.model.net.base.load_state_dict(source.net.base.state_dict())
-        except RuntimeError as err:
-            raise RecipeError(
-                f"{self.recipe.path}: [main] init: {path} has another generator size than [model]"
-            ) from err
 
     def _subset(self, expression: str) -> AlignedFaces:
         data = self.recipe.data["data"]

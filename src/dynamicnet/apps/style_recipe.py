@@ -5,13 +5,12 @@ from __future__ import annotations
 import torch
 
 from ..data.folder import RandomCrops, list_images
-from ..errors import DynamicNetError
-from ..io.model_file import load_model
 from ..losses.perceptual import StyleLoss, StyleObjective
 from ..perceptual import SOURCES, load_perceptual
-from ..training.recipe import Recipe, RecipeError
+from ..training.recipe import Recipe
 from ..training.stages import Stage
 from . import style
+from .base import start_from
 
 
 class StyleTraining:
@@ -25,7 +24,7 @@ class StyleTraining:
         torch.manual_seed(d["seed"])
         self.model = style.build(config).to(device)
         if d["main"].get("init"):
-            self._init_main(recipe.resolve(d["main"]["init"]))
+            start_from(self.model, recipe.resolve(d["main"]["init"]), recipe.path)
         perceptual = perceptual_override  # a command-line path is relative to the working folder
         if perceptual is None:
             perceptual = d["perceptual"]
@@ -41,16 +40,6 @@ class StyleTraining:
         self.files, self.ignored = list_images(photos, exclude=d["data"].get("holdout", []))
         self.dataset = RandomCrops(self.files, d["data"]["crop"], d["data"]["resize"], d["seed"])
         self.device = device
-
-    def _init_main(self, path) -> None:
-        """Start the main network from another style model's (fine-tuning; DNI's second network)."""
-        try:
-            source = load_model(path)
-        except DynamicNetError as err:
-            raise RecipeError(f"{self.recipe.path}: [main] init: {err}") from err
-        if not isinstance(source, style.StyleModel):
-            raise RecipeError(f"{self.recipe.path}: [main] init: {path} is not a style model")
-        self.model.net.base.load_state_dict(source.net.base.state_dict())
 
     def _stage(self, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]

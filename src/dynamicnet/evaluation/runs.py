@@ -23,6 +23,7 @@ import torch
 from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
 from ..io.model_file import read_metadata
+from ..perceptual.sources import sha256_of
 from ..training.recipe import Recipe
 from ..training.trainer import train
 
@@ -36,12 +37,7 @@ def digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+file_digest = sha256_of  # a file's content hash: cache keys of trained networks and scores
 
 
 def read_json(path: Path) -> dict | None:
