@@ -93,7 +93,10 @@ def main(argv=None) -> None:
         "- Steps: "
         + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages)
         + f"; batch {d['data']['batch']}; Adam betas (0.5, 0.999)",
-        f"- Discriminator: real label {d['adversary']['real_label']:g}, R1 penalty {d['adversary']['r1']:g}",
+        "- Discriminator: "
+        + "; ".join(
+            f"{s} real label {o['real_label']:g}, R1 {o['r1']:g}" for s, o in meta["objectives"].items()
+        ),
         f"- Recipe: `recipes/{meta['recipe_file']}`; command: `{train_command}`, "
         f"then `python tools/ship_gan.py runs/{recipe.name} ...`",
         f"- {step_seconds(run):.2f} s per step (median), precision {meta['training']['precision']}, on a "

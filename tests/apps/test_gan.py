@@ -136,8 +136,11 @@ def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, m
 def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, trained, capsys):
     text = write_gan_recipe(tmp_path, faces).read_text()
     smoothed = tmp_path / "smoothed.toml"
-    smoothed.write_text(text.replace("[main]", "[adversary]\nreal_label = 0.9\nr1 = 1.0\n[main]"))
+    smoothed.write_text(text.replace("[main]", "[adversary]\nreal_label = 0.9\n[main]") + "r1 = 1.0\n")
     run = train(smoothed, tmp_path / "smoothed", progress=False)
+    settings = dynamicnet.read_metadata(run)["objectives"]
+    assert (settings["main"]["real_label"], settings["main"]["r1"]) == (0.9, 0.0)
+    assert (settings["tune:default"]["real_label"], settings["tune:default"]["r1"]) == (0.9, 1.0)
     assert not torch.equal(  # the penalty and the soft labels change what the generator learns
         dynamicnet.load(run).state_dict()["net.base.layer0.0.weight"],
         dynamicnet.load(trained).state_dict()["net.base.layer0.0.weight"],

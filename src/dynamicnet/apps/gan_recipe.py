@@ -144,8 +144,9 @@ class GanTraining:
         d = self.recipe.data
         dataset = self._subset(table["subset"])
         seed = (d["seed"], index)
+        settings = {**d["adversary"], **{k: table[k] for k in d["adversary"] if k in table}}
         adversary = Adversary(
-            d["model"]["ndf"], float(table["lr"]), d["model"]["latent"], seed, self.device, **d["adversary"]
+            d["model"]["ndf"], float(table["lr"]), d["model"]["latent"], seed, self.device, **settings
         )
 
         def finish(model: nn.Module) -> None:
@@ -158,7 +159,7 @@ class GanTraining:
             loss=lambda model, batch: adversary.step(model, batch, alpha),
             steps=table["steps"],
             lr=float(table["lr"]),
-            objective={"subset": table["subset"], "faces": len(dataset)},
+            objective={"subset": table["subset"], "faces": len(dataset), **settings},
             dataset=dataset,
             state=adversary,
             finish=finish if trainable == "main" else None,

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
         "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0, "flip": False},
         # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
+        # A [main] or [[tune]] table may set either for its phase alone.
         "adversary": {"real_label": 1.0, "r1": 0.0},
         "train": _TRAIN_DEFAULTS,
     },
@@ -106,8 +107,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
         "train": _TRAIN_SCHEMA,
-        "main": {"subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
-        "tune": [{"set": _IDENT, "subset": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+        "main": {
+            "subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR, "real_label": _UNIT,
+            "r1": _NON_NEGATIVE,
+        },
+        "tune": [{
+            "set": _IDENT, "subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "real_label": _UNIT,
+            "r1": _NON_NEGATIVE,
+        }],
     },
 }  # fmt: skip
 REQUIRED = {
