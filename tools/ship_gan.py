@@ -36,6 +36,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate gan' for this model")
     p.add_argument("--n", type=int, default=12, help="faces per row of the sheet")
     p.add_argument("--seed", type=int, default=0, help="latent codes of the sheet")
+    p.add_argument(
+        "--machine", default="one thread of a 2-core Xeon with AMX, no GPU", help="where it was trained"
+    )
     return p
 
 
@@ -99,8 +102,8 @@ def main(argv=None) -> None:
         ),
         f"- Recipe: `recipes/{meta['recipe_file']}`; command: `{train_command}`, "
         f"then `python tools/ship_gan.py runs/{recipe.name} ...`",
-        f"- {step_seconds(run):.2f} s per step (median), precision {meta['training']['precision']}, on a "
-        f"2-core Xeon with AMX, no GPU: about {step_seconds(run) * total / 60:.0f} min of training",
+        f"- {step_seconds(run):.2f} s per step (median), precision {meta['training']['precision']}, on "
+        f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
         "",
         "## The same faces across alpha",
         "",

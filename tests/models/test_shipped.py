@@ -8,7 +8,8 @@ import torch
 import dynamicnet
 from dynamicnet.models import shipped_models
 
-SHIPPED = shipped_models()
+SHIPPED = [m for m in shipped_models() if m.task == "style"]
+FACES = [m for m in shipped_models() if m.task == "gan"]
 
 
 def _photo() -> torch.Tensor:
@@ -26,10 +27,22 @@ def test_output_moves_monotonically_and_smoothly_with_alpha(model):
     low, high = model.alpha_range
     for end in [e for e in (low, high) if e != 0]:
         alphas = [end * i / 8 for i in range(9)]
-        outs = renderer.sweep(x, alphas)
-        base = outs[0]
-        distance = [float((y - base).abs().mean()) for y in outs]
-        steps = [float((b - a).abs().mean()) for a, b in zip(outs, outs[1:])]
-        assert all(d2 > d1 for d1, d2 in zip(distance, distance[1:])), (end, distance)
-        assert distance[-1] > 0.02, "alpha barely changes the output"
-        assert max(steps) < 3 * min(steps), ("uneven steps along alpha", end, steps)
+        _assert_steady(renderer.sweep(x, alphas), end)
+
+
+@pytest.mark.parametrize("model", FACES, ids=[m.name for m in FACES])
+def test_faces_move_steadily_with_alpha_and_ignore_their_batch(model):
+    net = dynamicnet.load(model.name)
+    z = net.latents(16, seed=0)
+    with torch.no_grad():
+        _assert_steady([net(z, alpha=i / 8) for i in range(9)], 1.0)
+        assert torch.allclose(net(z[3:4], alpha=0.5), net(z, alpha=0.5)[3:4], atol=1e-5)
+
+
+def _assert_steady(outs: list[torch.Tensor], end: float) -> None:
+    base = outs[0]
+    distance = [float((y - base).abs().mean()) for y in outs]
+    steps = [float((b - a).abs().mean()) for a, b in zip(outs, outs[1:])]
+    assert all(d2 > d1 for d1, d2 in zip(distance, distance[1:])), (end, distance)
+    assert distance[-1] > 0.02, "alpha barely changes the output"
+    assert max(steps) < 3 * min(steps), ("uneven steps along alpha", end, steps)
