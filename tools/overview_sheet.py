@@ -34,7 +34,7 @@ def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
     photo = read_image(args.photo, max_side=args.side)
     parts = []
-    for shipped in shipped_models():
+    for shipped in (m for m in shipped_models() if m.task == "style"):  # faces: their own cards
         renderer = Renderer(dynamicnet.load(shipped.name))
         low, high = shipped.alpha_range
         alphas = [low + (high - low) * i / 4 for i in range(5)]

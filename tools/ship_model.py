@@ -36,6 +36,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet-side", type=int, default=512, help="render side of the held-out photos")
     p.add_argument("--cell", type=int, default=256, help="side of a contact-sheet cell")
     p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
+    p.add_argument("--machine", default="a 2-core Xeon with AMX, no GPU", help="where it was trained")
     return p
 
 
@@ -144,7 +145,7 @@ def main(argv=None) -> None:
         f"{data['resize']} px; batch {data['batch']}",
         "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stage_rows),
         f"- Precision {meta['training']['precision']}, {meta['training']['processes']} process(es); "
-        f"{step_seconds(run):.2f} s per step (median) on a 2-core Xeon with AMX, no GPU: about "
+        f"{step_seconds(run):.2f} s per step (median) on {args.machine}: about "
         f"{step_seconds(run) * sum(t['steps'] for _, t in stage_rows) / 60:.0f} min of training",
         f"- Perceptual weights: {meta['perceptual']['source']} "
         f"(sha256 {meta['perceptual']['sha256'][:16]}...)",
