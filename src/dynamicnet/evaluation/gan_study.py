@@ -308,17 +308,21 @@ def plot_study(results: dict, path: Path) -> Path:
     return path
 
 
-def sample_sheet(generators: Generators, knobs: Sequence[float], n: int = 8) -> Image.Image:
+def sample_sheet(generators: Generators, knobs: Sequence[float], n: int = 8, zoom: int = 2) -> Image.Image:
     """One row of ``n`` faces per method and knob, plus the fixed generators (same codes)."""
     rows, labels = [], []
+
+    def row(method: str, a: float, label: str) -> None:
+        strip = tensor_to_pil(tile(generators.faces(method, a, n), columns=n))
+        rows.append([strip.resize((strip.width * zoom, strip.height * zoom), Image.Resampling.NEAREST)])
+        labels.append(label)
+
     for method in METHODS:
         for a in knobs:
-            rows.append(tensor_to_pil(tile(generators.faces(method, a, n), columns=n)))
-            labels.append(f"{method} {a:g}")
-    for a, name in ((0.0, "fixed main"), (1.0, "fixed tuned")):
-        rows.append(tensor_to_pil(tile(generators.faces("fixed", a, n), columns=n)))
-        labels.append(name)
-    return contact_sheet([[r] for r in rows], [""], cell=64 * n, pad=4, row_labels=labels)
+            row(method, a, f"{method} {a:g}")
+    row("fixed", 0.0, "fixed main")
+    row("fixed", 1.0, "fixed tuned")
+    return contact_sheet(rows, [""], cell=64 * zoom * n, pad=4, row_labels=labels)
 
 
 def _cell(text: str) -> str:
