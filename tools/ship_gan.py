@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
 import torch
+from ship_model import step_seconds  # a sibling script: tools/ is on sys.path when run
 
 import dynamicnet
 from dynamicnet.data.celeba import read_face_table
@@ -40,11 +40,6 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--machine", default="one thread of a 2-core Xeon with AMX, no GPU", help="where it was trained"
     )
     return p
-
-
-def step_seconds(run: Path) -> float:
-    times = [json.loads(line).get("s_per_step") for line in (run / "log.jsonl").read_text().splitlines()]
-    return statistics.median(t for t in times if t is not None)
 
 
 def main(argv=None) -> None:
