@@ -128,3 +128,9 @@ def test_study_refuses_what_it_cannot_measure(tmp_path, recipe):
     path.write_text(GAN_RECIPE.format(faces=faces).replace('split = "train"\n', ""))
     with pytest.raises(EvaluationError, match="list_eval_partition"):
         GanStudy(Recipe.load(path), tmp_path / "out")
+    gan_recipe = tmp_path / "gan-ok.toml"
+    gan_recipe.write_text(GAN_RECIPE.format(faces=write_colour_faces(tmp_path / "faces-ok")))
+    with pytest.raises(EvaluationError, match="at least 2"):
+        GanStudy(Recipe.load(gan_recipe), tmp_path / "out", samples=0)
+    with pytest.raises(EvaluationError, match="at least 2 points"):
+        GanStudy(Recipe.load(gan_recipe), tmp_path / "out", knob_points=1)

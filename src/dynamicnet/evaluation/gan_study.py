@@ -80,8 +80,10 @@ class GanStudy:
         if self.quick:
             self.recipe = shrink_recipe(self.recipe, QUICK["steps"], batch=QUICK["batch"])
             self.classifier_steps = QUICK["classifier_steps"]
-        self.samples = self.samples or (QUICK["samples"] if self.quick else 1000)
-        self.knob_points = self.knob_points or (QUICK["knob_points"] if self.quick else 11)
+        if self.samples is None:
+            self.samples = QUICK["samples"] if self.quick else 1000
+        if self.knob_points is None:
+            self.knob_points = QUICK["knob_points"] if self.quick else 11
         if self.samples < 2:
             raise EvaluationError("--samples must be at least 2")
         if self.knob_points < 2:
