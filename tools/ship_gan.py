@@ -15,14 +15,12 @@ import json
 from pathlib import Path
 
 import torch
-from ship_model import step_seconds  # a sibling script: tools/ is on sys.path when run
+from ship_model import ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
 
 import dynamicnet
 from dynamicnet.data.celeba import read_face_table
 from dynamicnet.data.images import tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.models import ship
-from dynamicnet.training.recipe import Recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -45,10 +43,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
     run = Path(args.run)
-    meta = dynamicnet.read_metadata(run / "model.safetensors")
-    recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
-    name = args.name or recipe.name
-    shipped = ship(run / "model.safetensors", name, args.description)
+    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
     model = dynamicnet.load(name)
     with torch.no_grad():
         z = model.latents(args.n, args.seed)

@@ -71,13 +71,18 @@ def distinct_targets(objectives: dict[str, StyleObjective]) -> dict[str, list[st
     return {names[0]: names for names in groups.values()}
 
 
+def ship_run(run: Path, name: str | None, description: str):
+    """Copy a run's model into the package; (metadata, recipe, shipped name, shipped file)."""
+    meta = dynamicnet.read_metadata(run / "model.safetensors")
+    recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
+    name = name or recipe.name
+    return meta, recipe, name, ship(run / "model.safetensors", name, description)
+
+
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
     run = Path(args.run)
-    meta = dynamicnet.read_metadata(run / "model.safetensors")
-    recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
-    name = args.name or recipe.name
-    shipped = ship(run / "model.safetensors", name, args.description)
+    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
     model = dynamicnet.load(name)
     data = recipe.data["data"]
     photos_dir = recipe.resolve(data["photos"])
