@@ -52,6 +52,13 @@ def test_style_loss_prefers_the_style(style_image, photo_factory, tmp_path):
     assert loss(styled, content)["style"] < on_content["style"]
 
 
+def test_style_targets_follow_the_network_device(style_image):
+    # "meta" stands in for a GPU: mixing it with a CPU tensor fails the way cuda does
+    objective = StyleObjective.from_dict({"style": str(style_image)}, name="o")
+    loss = StyleLoss(VGG16Features().to("meta"), objective)
+    assert {b.device.type for b in loss.buffers()} == {"meta"}
+
+
 def test_objective_tables(tmp_path):
     mixed = StyleObjective.from_dict(
         {"styles": [{"image": "a.jpg", "size": 64, "weight": 0.5}, {"image": "/abs/b.jpg"}]},

@@ -115,13 +115,14 @@ class StyleLoss(nn.Module):
         super().__init__()
         self.vgg = vgg
         self.objective = objective
-        self.norm = ImageNetNorm()
+        device = vgg.input_pad.device  # style targets are computed where the network lives
+        self.norm = ImageNetNorm().to(device)
         with torch.no_grad():
             for i, target in enumerate(objective.styles):
                 img = open_image(target.image)
                 if target.size is not None:
                     img = resize_shorter(img, target.size)
-                feats = self.features(pil_to_tensor(img).unsqueeze(0))
+                feats = self.features(pil_to_tensor(img).unsqueeze(0).to(device))
                 for layer in STYLE_LAYERS:
                     self.register_buffer(f"gram{i}_{layer}", gram(feats[layer]), persistent=False)
 
