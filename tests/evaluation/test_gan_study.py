@@ -120,6 +120,22 @@ def test_quick_study_end_to_end_and_cached_rerun(tmp_path, capsys):
     assert json.loads((out / "results.json").read_text())["points"] == results["points"]
 
 
+def test_dni_fine_tunes_under_the_block_stage_settings(tmp_path, monkeypatch):
+    # A fair baseline: DNI's fine-tuning gets the block's steps, rate, soft labels and R1.
+    path = tmp_path / "gan.toml"
+    faces = write_colour_faces(tmp_path / "faces")
+    path.write_text(GAN_RECIPE.format(faces=faces) + "lr = 5e-5\nr1 = 2.0\nreal_label = 0.8\n")
+    study = GanStudy(Recipe.load(path), tmp_path / "out")
+    trained = {}
+    monkeypatch.setattr(study.runs, "train", lambda kind, recipe, key: trained.setdefault(kind, recipe))
+    dynamic = tmp_path / "dynamic.safetensors"
+    dynamic.write_bytes(b"weights")
+    study.dni_net(dynamic)
+    main = trained["dni"].data["main"]
+    assert (main["steps"], main["lr"], main["r1"], main["real_label"]) == (3, 5e-5, 2.0, 0.8)
+    assert main["subset"] == "Red" and main["init"] == str(dynamic.resolve())
+
+
 def test_study_refuses_what_it_cannot_measure(tmp_path, recipe):
     with pytest.raises(EvaluationError, match="GAN recipes"):
         GanStudy(Recipe.load(recipe), tmp_path / "out")

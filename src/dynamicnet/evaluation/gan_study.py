@@ -117,13 +117,15 @@ class GanStudy:
         return self.runs.train("fixed-tuned", recipe, recipe.hash)
 
     def dni_net(self, dynamic: Path) -> Path:
-        """The main generator fine-tuned (all weights) on the tuned subset for the block's steps."""
+        """The main generator fine-tuned (all weights) on the tuned subset under the block's stage
+        settings: its steps, rate and adversary overrides (soft labels, R1)."""
         tune = self.recipe.data["tune"][0]
         main = {
             "subset": self.tune_subset,
             "steps": tune["steps"],
             "lr": tune["lr"],
             "init": str(dynamic.resolve()),
+            **{k: tune[k] for k in ("real_label", "r1") if k in tune},
         }
         recipe = self._derived("dni-tuned", main)
         return self.runs.train("dni", recipe, digest(recipe.hash, file_digest(dynamic)))
