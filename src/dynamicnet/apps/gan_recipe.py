@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.celeba import AlignedFaces, read_face_table
 from ..data.folder import DatasetError
 from ..networks.dcgan import Discriminator
+from ..training.adversarial import discriminator_update, generator_loss
 from ..training.recipe import Recipe, RecipeError
 from ..training.stages import Stage
 from . import gan
@@ -65,25 +65,8 @@ class Adversary:
         z = latent_codes((*self.seed, 0, self.calls), real.shape[0], self.latent).to(real.device)
         self.calls += 1
         fake = model(z, alpha=alpha) * 2 - 1
-        real = (real * 2 - 1).requires_grad_(self.r1 > 0)
-        self.net.train()
-        d_real, d_fake = self.net(real).float(), self.net(fake.detach()).float()
-        d_loss = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, self.real_label))
-        d_loss = d_loss + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        if self.r1 > 0:  # keeps the discriminator smooth around real faces (Mescheder et al. 2018)
-            (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
-            d_loss = d_loss + self.r1 / 2 * grad.float().pow(2).flatten(1).sum(1).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.optimizer.step()
-        g_out = self.net(fake).float()
-        g_loss = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
-        return {
-            "loss": g_loss,
-            "d_loss": d_loss.detach(),
-            "d_real": torch.sigmoid(d_real).mean().detach(),
-            "d_fake": torch.sigmoid(d_fake).mean().detach(),
-        }
+        terms = discriminator_update(self.net, self.optimizer, real * 2 - 1, fake, self.real_label, self.r1)
+        return {"loss": generator_loss(self.net, fake), **terms}
 
 
 @torch.no_grad()

@@ -18,7 +18,7 @@ from typing import Any
 from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 
-TASKS = ("style", "gan")
+TASKS = ("style", "gan", "completion")
 _TRAIN_DEFAULTS = {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "style": {
@@ -39,10 +39,32 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "adversary": {"real_label": 1.0, "r1": 0.0},
         "train": _TRAIN_DEFAULTS,
     },
+    "completion": {
+        "task": "completion",
+        "seed": 0,
+        "perceptual": "auto",  # loaded only when an objective weighs the perceptual term
+        "model": {"variant": "single", "width": 32, "ndf": 64},
+        "data": {
+            "crop": 128,
+            "resize": None,
+            "batch": 8,
+            "workers": 0,
+            "mask": "centre",
+            "hole": 0.5,
+            "flip": False,
+            "size": 64,
+        },
+        "adversary": {"real_label": 1.0, "r1": 0.0},
+        "train": _TRAIN_DEFAULTS,
+    },
 }
 STAGE_DEFAULTS = {
     "style": {"main": {"steps": 1000, "lr": 1e-3}, "tune": {"set": "default", "steps": 1000, "lr": 1e-4}},
     "gan": {"main": {"steps": 1000, "lr": 2e-4}, "tune": {"set": "default", "steps": 1000, "lr": 2e-4}},
+    "completion": {
+        "main": {"steps": 1000, "lr": 2e-4},
+        "tune": {"set": "default", "steps": 1000, "lr": 1e-4},
+    },
 }
 
 # What each key may hold: a type check and a description used in error messages.
@@ -116,10 +138,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "r1": _NON_NEGATIVE,
         }],
     },
+    "completion": {
+        "name": _NAME,
+        "task": _one_of(*TASKS),
+        "seed": _INT,
+        "perceptual": _STR,
+        "model": {"variant": _one_of("single"), "width": _POSITIVE_INT, "ndf": _POSITIVE_INT},
+        "data": {
+            "photos": _STR, "faces": _STR, "split": _one_of("train", "val", "test"),
+            "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT), "size": _POSITIVE_INT,
+            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST, "flip": _BOOL,
+            "mask": _one_of("centre", "box", "free"), "hole": _UNIT,
+        },
+        "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
+        "train": _TRAIN_SCHEMA,
+        "objectives": None,  # checked by the task's objective parser
+        "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
+        "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+    },
 }  # fmt: skip
 REQUIRED = {
     "style": {"data": ["photos"], "main": ["objective"], "tune": ["objective"]},
     "gan": {"data": ["faces"], "main": ["subset"], "tune": ["subset"]},
+    "completion": {"main": ["objective"], "tune": ["objective"]},
 }
 
 
@@ -184,7 +225,9 @@ class Recipe:
         if task not in TASKS:
             raise RecipeError(f"{where}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
         _check_table(d, SCHEMAS[task], where, "")
-        if task == "style" and (not isinstance(d.get("objectives"), dict) or not d["objectives"]):
+        if task in ("style", "completion") and (
+            not isinstance(d.get("objectives"), dict) or not d["objectives"]
+        ):
             raise RecipeError(f"{where}: needs at least one [objectives.NAME] table")
         if "main" not in d:
             raise RecipeError(f"{where}: needs a [main] table (phase 1)")
@@ -198,7 +241,9 @@ class Recipe:
                     if key not in entry:
                         raise RecipeError(f"{where}: [{table}] needs '{key}'")
         data = d["data"]
-        if task == "style":
+        if task == "completion" and ("photos" in data) == ("faces" in data):
+            raise RecipeError(f"{where}: [data] needs either 'photos' (a folder) or 'faces' (CelebA layout)")
+        if task in ("style", "completion"):
             for stage in [d["main"], *d["tune"]]:
                 if stage["objective"] not in d["objectives"]:
                     raise RecipeError(

@@ -100,6 +100,10 @@ def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = No
         from ..apps.gan_recipe import GanTraining
 
         return GanTraining(recipe, device)
+    if recipe.task == "completion":
+        from ..apps.completion_recipe import CompletionTraining
+
+        return CompletionTraining(recipe, device, perceptual)
     from ..apps.style_recipe import StyleTraining
 
     return StyleTraining(recipe, device, perceptual)

@@ -1,0 +1,99 @@
+"""Dynamic image completion: fill a hole, and let alpha move the fill between two objectives.
+
+``model(x, alpha=..., mask=m)`` takes RGB in [0, 1] of any size and a mask (1 = missing)
+and returns the completed image: known pixels are passed through bit for bit, only the
+hole comes from the network. Sides are padded to a multiple of 4 and at least 8 (edge
+pixels, marked known) and cropped back.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..core import AlphaLike, attach, map_tensors
+from ..data.masks import check_mask
+from ..networks.blocks import ConvTuningBlock
+from ..networks.completion import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_channels
+from .base import AppModel
+
+TASK = "completion"
+ARCHITECTURE = "dilated-completion"
+_MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
+
+
+def default_config(width: int = 32, variant: str = "single") -> dict:
+    """Metadata skeleton of a completion model with three blocks (two middle, one decoder)."""
+    channels = block_channels(width)
+    return {
+        "task": TASK,
+        "architecture": ARCHITECTURE,
+        "width": width,
+        "variant": variant,
+        "sets": ["default"] if variant == "single" else ["high", "low"],
+        "blocks": {
+            name: {"at": path, "channels": channels[path]}
+            for name, path in COMPLETION_INSERTION_POINTS.items()
+        },
+        "block_type": "conv3x3x3",
+        "io": "rgb01 (N, 3, H, W) and mask (N, 1, H, W), 1 = missing, in; rgb01 out",
+    }
+
+
+class CompletionModel(AppModel):
+    """``model(x, alpha=..., mask=m)``: x (N, 3, H, W) RGB in [0, 1], m (N, 1, H, W) or (1, H, W)."""
+
+    task = TASK
+
+    def forward(self, x: Tensor, alpha: AlphaLike = 0.0, mask: Tensor | None = None) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
+            )
+        if mask is None:
+            raise ValueError("completion needs mask=: (N, 1, H, W) with 1 where pixels are missing")
+        h, w = x.shape[-2:]
+        mask = check_mask(mask.to(x.device), h, w)
+        if mask.dim() == 3:
+            mask = mask[None]
+        mask = mask.to(x.dtype).expand(x.shape[0], 1, h, w)
+        return torch.where(mask > 0.5, self.fill(x, mask, alpha), x)
+
+    def fill(self, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        """The network's prediction for every pixel (used inside the hole only); no checks."""
+        h, w = x.shape[-2:]
+        ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
+        inside = torch.cat([(x * 2 - 1) * (1 - mask), mask], dim=1)
+        if ph or pw:
+            inside = F.pad(inside, (0, pw, 0, ph), mode="replicate")
+            inside[:, 3:, h:, :] = 0  # the padding is known (edge copies), not missing
+            inside[:, 3:, :, w:] = 0
+
+            def pad_map(a: Tensor) -> Tensor:  # spatial alpha maps cover the padding too
+                if a.dim() != 4 or tuple(a.shape[-2:]) != (h, w):
+                    return a
+                return F.pad(a.to(x.dtype), (0, pw, 0, ph), mode="replicate")
+
+            alpha = map_tensors(alpha, pad_map)
+        y = torch.tanh(self.net(inside, alpha=alpha)[..., :h, :w])
+        return ((y + 1) / 2).to(x.dtype)
+
+
+def build(config: dict) -> CompletionModel:
+    """A freshly initialised completion model for a metadata dict (see :func:`default_config`)."""
+    if config.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"unsupported completion architecture {config.get('architecture')!r}")
+    at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
+    net = attach(
+        CompletionNet(int(config["width"])),
+        at,
+        ConvTuningBlock,
+        variant=config["variant"],
+        sets=config["sets"],
+    )
+    return CompletionModel(net, copy.deepcopy(config))

@@ -1,0 +1,200 @@
+"""Dynamic completion: masks, the model's contract, recipes, two-phase training with resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import dynamicnet
+from dynamicnet.apps import completion
+from dynamicnet.apps.completion_recipe import CompletionTraining
+from dynamicnet.data.masks import MaskError, centre_square, check_mask, draw_mask, parse_box, read_mask
+from dynamicnet.training.checkpoint import load_checkpoint
+from dynamicnet.training.recipe import Recipe, RecipeError
+from dynamicnet.training.trainer import train
+
+RECIPE = """
+name = "tiny-completion"
+task = "completion"
+seed = 1
+perceptual = "random"
+[data]
+photos = "{photos}"
+crop = 32
+batch = 2
+mask = "{mask}"
+[model]
+width = 8
+ndf = 8
+[train]
+checkpoint_every = 1
+log_every = 1
+[objectives.smooth]
+l1 = 1.0
+[objectives.sharp]
+l1 = 1.0
+perceptual = 0.5
+adversarial = 0.1
+[main]
+objective = "smooth"
+steps = 3
+[[tune]]
+objective = "sharp"
+steps = 3
+"""
+
+
+def write_completion_recipe(folder: Path, photos: Path, mask: str = "box") -> Path:
+    path = folder / "completion.toml"
+    path.write_text(RECIPE.format(photos=photos, mask=mask))
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory, tiny_recipe_in) -> Path:
+    return tiny_recipe_in(tmp_path_factory.mktemp("photos")).parent / "photos"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, photos) -> Path:
+    folder = tmp_path_factory.mktemp("completion-run")
+    return train(write_completion_recipe(folder, photos), folder / "run", progress=False)
+
+
+def random_model(width: int = 8) -> completion.CompletionModel:
+    torch.manual_seed(0)
+    model = completion.build(completion.default_config(width)).eval().requires_grad_(False)
+    for p in model.net.block_parameters():
+        p.normal_(0, 0.2)
+    return model
+
+
+# --- masks ---------------------------------------------------------------------------------
+def test_mask_kinds_are_binary_and_seeded():
+    assert centre_square(8, 8).sum() == 16 and centre_square(8, 8)[0, 2:6, 2:6].all()
+    for kind in ("centre", "box", "free"):
+        a = draw_mask(kind, np.random.default_rng(3), 40, 30)
+        b = draw_mask(kind, np.random.default_rng(3), 40, 30)
+        assert a.shape == (1, 40, 30) and torch.equal(a, b)
+        assert set(a.unique().tolist()) == {0.0, 1.0}
+    with pytest.raises(MaskError, match="unknown mask kind"):
+        draw_mask("circle", np.random.default_rng(0), 8, 8)
+
+
+def test_box_and_mask_image_parsing(tmp_path):
+    m = parse_box("2,1,3,4", h=8, w=10)
+    assert m.sum() == 12 and m[0, 1:5, 2:5].all()
+    for text, message in [("2,1,3", "four whole numbers"), ("a,b,c,d", "four whole numbers"),
+                          ("0,0,0,4", "at least 1 pixel"), ("8,0,3,3", "leaves the 10x8 image")]:  # fmt: skip
+        with pytest.raises(MaskError, match=message):
+            parse_box(text, h=8, w=10)
+    grey = np.zeros((8, 10), np.uint8)
+    grey[2:4, 3:7] = 255
+    Image.fromarray(grey).save(tmp_path / "m.png")
+    assert read_mask(tmp_path / "m.png", 8, 10).sum() == 8
+    with pytest.raises(MaskError, match="is 10x8 but the image is 12x8"):
+        read_mask(tmp_path / "m.png", 8, 12)
+    rgba = np.zeros((8, 10, 4), np.uint8)
+    rgba[5:, :, 3] = 255  # painted (opaque) = missing
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "painted.png")
+    assert read_mask(tmp_path / "painted.png", 8, 10).sum() == 30
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(MaskError, match="mask"):
+        read_mask(tmp_path / "text.png", 8, 10)
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (torch.zeros(1, 8, 8), "no pixel as missing"),
+        (torch.ones(1, 8, 8), "every pixel as missing"),
+        (torch.zeros(1, 8, 7), "is 7x8 but the image is 8x8"),
+        (torch.zeros(3, 8, 8), r"shape \(N, 1, H, W\)"),
+        (torch.full((1, 8, 8), 2.0), r"in \[0, 1\]"),
+        (torch.full((1, 8, 8), float("nan")), r"in \[0, 1\]"),
+    ],
+)
+def test_mask_validation_messages(mask, message):
+    with pytest.raises(MaskError, match=message):
+        check_mask(mask, 8, 8)
+
+
+# --- model ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [(32, 32), (37, 50), (1, 3), (5, 130)])
+def test_known_pixels_pass_through_at_any_size(size):
+    model = random_model()
+    h, w = size
+    x = torch.rand(2, 3, h, w)
+    mask = torch.zeros(2, 1, h, w)
+    mask[..., : (h + 1) // 2, : (w + 1) // 2] = 1
+    for alpha in (0.0, 1.0, torch.rand(1, 1, h, w)):
+        y = model(x, alpha=alpha, mask=mask)
+        assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
+        known = mask.expand_as(x) == 0
+        assert torch.equal(y[known], x[known])
+        assert not torch.equal(y[~known], x[~known])
+
+
+def test_model_contract_errors_and_batch_independence():
+    model = random_model()
+    x = torch.rand(3, 3, 24, 24)
+    mask = centre_square(24, 24)
+    with pytest.raises(ValueError, match="needs mask="):
+        model(x)
+    with pytest.raises(MaskError, match="no pixel as missing"):
+        model(x, mask=torch.zeros(1, 24, 24))
+    with pytest.raises(MaskError, match="is 20x24"):
+        model(x, mask=torch.ones(1, 24, 20))
+    with pytest.raises(ValueError, match="floating-point"):
+        model((x * 255).byte(), mask=mask)
+    batch = model(x, alpha=0.7, mask=mask)  # one (1, H, W) mask serves the whole batch
+    assert torch.allclose(batch[1:2], model(x[1:2], alpha=0.7, mask=mask[None]), atol=1e-6)
+
+
+def test_alpha_zero_is_the_main_network():
+    model = random_model()
+    main_only = completion.build(model.config).eval()
+    main_only.net.base.load_state_dict(model.net.base.state_dict())
+    x, mask = torch.rand(1, 3, 16, 16), centre_square(16, 16)
+    assert torch.equal(model(x, alpha=0.0, mask=mask), main_only(x, alpha=0.0, mask=mask))
+    assert not torch.equal(model(x, alpha=1.0, mask=mask), model(x, alpha=0.0, mask=mask))
+
+
+# --- recipes and training ------------------------------------------------------------------
+def test_recipe_mistakes(tmp_path, photos):
+    good = write_completion_recipe(tmp_path, photos).read_text()
+    cases = [
+        (good.replace('photos = "', 'faces = "x"\nphotos = "'), "either 'photos'"),
+        (good.replace("adversarial = 0.1", "adversarial = -1"), "must be a number >= 0"),
+        (good.replace("adversarial = 0.1", "sharpness = 1"), "unknown key 'sharpness'"),
+        (
+            good.replace("l1 = 1.0\n[objectives.sharp]", "l1 = 0\n[objectives.sharp]"),
+            "every term has weight 0",
+        ),
+        (good.replace('mask = "box"', 'mask = "ring"'), "'data.mask' must be one of"),
+    ]
+    for i, (text, message) in enumerate(cases):
+        path = tmp_path / f"bad{i}.toml"
+        path.write_text(text)
+        with pytest.raises(RecipeError, match=message):
+            CompletionTraining(Recipe.load(path), torch.device("cpu"))
+
+
+def test_training_resumes_exactly_and_the_block_changes_the_fill(tmp_path, photos, trained):
+    recipe = write_completion_recipe(tmp_path, photos)
+    run = tmp_path / "run"
+    assert train(recipe, run, progress=False, stop_after_steps=2) is None  # inside phase 1
+    assert train(recipe, run, resume=True, progress=False, stop_after_steps=2) is None  # inside phase 2
+    state = load_checkpoint(run / "checkpoint.pt")
+    assert state["stage"] == 1 and state["stage_state"]["calls"] == 1 and "net" in state["stage_state"]
+    final = train(recipe, run, resume=True, progress=False)
+    resumed, uninterrupted = dynamicnet.load(final), dynamicnet.load(trained)
+    for (name, a), b in zip(resumed.state_dict().items(), uninterrupted.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert resumed.task == "completion" and resumed.config["holes"] == {"mask": "box", "hole": 0.5}
+    x, mask = torch.rand(1, 3, 32, 32), centre_square(32, 32)
+    assert not torch.equal(resumed(x, alpha=1.0, mask=mask), resumed(x, alpha=0.0, mask=mask))
