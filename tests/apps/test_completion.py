@@ -198,3 +198,57 @@ def test_training_resumes_exactly_and_the_block_changes_the_fill(tmp_path, photo
     assert resumed.task == "completion" and resumed.config["holes"] == {"mask": "box", "hole": 0.5}
     x, mask = torch.rand(1, 3, 32, 32), centre_square(32, 32)
     assert not torch.equal(resumed(x, alpha=1.0, mask=mask), resumed(x, alpha=0.0, mask=mask))
+
+
+# --- command line --------------------------------------------------------------------------
+def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, capsys):
+    from dynamicnet.cli.main import main
+
+    photo = np.random.default_rng(0).integers(0, 256, (30, 41, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "in.png")
+    out = tmp_path / "out"
+    args = ["complete", str(tmp_path / "in.png"), "--box", "5,4,12,10", "--model", str(trained)]
+    assert main([*args, "--alpha", "0", "1", "--out", str(out), "--sheet"]) == 0
+    for name in ("in_alpha=0.png", "in_alpha=1.png", "sheet.png"):
+        assert (out / name).is_file()
+    done = np.asarray(Image.open(out / "in_alpha=1.png"))
+    known = np.ones((30, 41), bool)
+    known[4:14, 5:17] = False
+    assert np.array_equal(done[known], photo[known]) and not np.array_equal(done[~known], photo[~known])
+    capsys.readouterr()
+    assert main([*args, "--auto", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "auto alpha" in printed and (out / "in_auto.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--box", "0,0,41,30"], "every pixel as missing"),
+        (["--box", "30,0,20,5"], "leaves the 41x30 image"),
+        (["--mask", "{small}"], "is 8x8 but the image is 41x30"),
+        (["--mask", "{empty}"], "no pixel as missing"),
+    ],
+)
+def test_complete_mask_mistakes_are_one_line_errors(trained, tmp_path, capsys, extra, message):
+    from dynamicnet.cli.main import main
+
+    Image.fromarray(np.zeros((30, 41, 3), np.uint8)).save(tmp_path / "in.png")
+    Image.fromarray(np.full((8, 8), 255, np.uint8)).save(tmp_path / "small.png")
+    Image.fromarray(np.zeros((30, 41), np.uint8)).save(tmp_path / "empty.png")
+    extra = [e.format(small=tmp_path / "small.png", empty=tmp_path / "empty.png") for e in extra]
+    code = main(
+        ["complete", str(tmp_path / "in.png"), *extra, "--model", str(trained), "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_complete_refuses_other_tasks(tiny_model_file, tmp_path, capsys):
+    from dynamicnet.cli.main import main
+
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
+    args = ["complete", str(tmp_path / "in.png"), "--box", "2,2,4,4", "--model", str(tiny_model_file)]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    assert "not a completion model" in capsys.readouterr().err

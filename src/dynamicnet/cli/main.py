@@ -91,6 +91,29 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="auto: bf16 where the hardware runs it fast (within 1/255 of fp32 on average), else fp32",
     )
 
+    p = verbs.add_parser("complete", help="fill a hole in an image at given alphas, or at its own best alpha")
+    p.add_argument("image", help="image file")
+    hole = p.add_mutually_exclusive_group(required=True)
+    hole.add_argument("--box", metavar="X,Y,W,H", help="the hole as a rectangle in pixels (top-left x, y)")
+    hole.add_argument("--mask", metavar="PNG", help="the hole as an image of the same size: white = missing")
+    p.add_argument(
+        "--model", "-m", required=True, help="completion model: a shipped name or a .safetensors file"
+    )
+    knob = p.add_mutually_exclusive_group()
+    knob.add_argument(
+        "--alpha", "-a", nargs="+", metavar="A", help="alphas, one output each (default: 0 0.5 1)"
+    )
+    knob.add_argument(
+        "--auto",
+        action="store_true",
+        help="pick alpha for this image: the fill whose detail matches its surroundings",
+    )
+    p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
+    p.add_argument(
+        "--sheet", action="store_true", help="also write sheet.png: the input with its hole, then each output"
+    )
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
+
     p = verbs.add_parser("models", help="list the shipped models (use their names as --model)")
 
     p = verbs.add_parser("demo", help="the browser demo: pick a photo and a model, drag alpha")
@@ -413,6 +436,58 @@ def cmd_stylize(args) -> int:
     return 0
 
 
+def cmd_complete(args) -> int:
+    import torch
+
+    from .. import load
+    from ..data.images import atomic_save, read_image, tensor_to_pil, write_image
+    from ..data.masks import parse_box, read_mask
+    from ..data.sheet import contact_sheet
+    from ..devices import resolve_device
+    from ..inference.working_point import DEFAULT_GRID, choose_alpha
+    from .alpha_args import alpha_label
+
+    device = resolve_device(args.device)
+    model = load(args.model, device=device)
+    if getattr(model, "task", None) != "completion":
+        raise CommandError(f"{args.model}: a {model.task!r} model, not a completion model")
+    image = read_image(args.image)
+    h, w = image.shape[-2:]
+    mask = parse_box(args.box, h, w) if args.box else read_mask(args.mask, h, w)
+    x, m = image[None].to(device), mask[None].to(device)
+    if args.auto:
+        chosen, gaps = choose_alpha(model, x, m)
+        best = float(chosen[0])
+        settings = [("auto", best)]
+        listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
+        print(f"auto alpha {best:g} (detail gap per alpha, lower is better: {listing})")
+    else:
+        settings = _alpha_settings(args, model)
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
+    stem = Path(args.image).stem
+    shown = torch.where(mask > 0.5, torch.full_like(image, 0.5), image)
+    row = [tensor_to_pil(shown)]
+    for spec, alpha in settings:
+        with torch.no_grad():
+            y = model(x, alpha=alpha, mask=m)[0].cpu()
+        label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
+        target = out_dir / f"{stem}_{label}.png"
+        write_image(y, target)
+        print(target)
+        row.append(tensor_to_pil(y))
+    if args.sheet:
+        labels = ["input"] + [
+            f"auto: alpha={settings[0][1]:g}" if args.auto else f"alpha={s}" for s, _ in settings
+        ]
+        atomic_save(contact_sheet([row], labels), out_dir / "sheet.png")
+        print(out_dir / "sheet.png")
+    return 0
+
+
 def _info_objectives(objectives: dict) -> list[str]:
     lines = ["objectives"]
     for stage, obj in objectives.items():
@@ -543,6 +618,7 @@ def cmd_weights(args) -> int:
 VERBS = {
     "train": cmd_train,
     "stylize": cmd_stylize,
+    "complete": cmd_complete,
     "info": cmd_info,
     "models": cmd_models,
     "demo": cmd_demo,
