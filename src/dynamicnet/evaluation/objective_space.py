@@ -29,7 +29,6 @@ from pathlib import Path
 from torch import Tensor
 from tqdm import tqdm
 
-from ..data.folder import list_images
 from ..data.images import ImageReadError, read_image
 from ..io.atomic import atomic_write
 from ..losses.perceptual import StyleLoss, StyleObjective, StyleTarget
@@ -38,7 +37,16 @@ from ..training.recipe import Recipe
 from .knobs import METHODS, KnobMethods, fixed_output
 from .objectives import Scorer
 from .report import picture_grid, write_report
-from .runs import EvaluationError, RunCache, digest, file_digest, machine, read_json, shrink_recipe
+from .runs import (
+    EvaluationError,
+    RunCache,
+    digest,
+    file_digest,
+    held_out_files,
+    machine,
+    read_json,
+    shrink_recipe,
+)
 
 DEFAULT_M = (0.0, 0.25, 0.5, 0.75, 1.0)
 QUICK = {"crop": 32, "batch": 2, "steps": 4, "size": 48, "knob_points": 5, "m": (0.0, 0.5, 1.0)}
@@ -159,25 +167,16 @@ class Study:
     # --- photos ---------------------------------------------------------------------------
     def held_out_photos(self) -> list[tuple[str, Tensor]]:
         """The evaluation photos, minus any whose bytes are among the training photos."""
-        d = self.recipe.data["data"]
-        training, _ = list_images(self.recipe.resolve(d["photos"]), exclude=d.get("holdout", []))
-        seen = {file_digest(p) for p in training}
-        files, _ = list_images(self.photos)
-        kept, overlap, unreadable = [], 0, 0
-        for f in files:
-            if file_digest(f) in seen:
-                overlap += 1
-                continue
+        kept, unreadable = [], 0
+        for f in held_out_files(self.recipe, self.photos, self.log):
             try:
                 kept.append((f.name, read_image(f, max_side=self.size)))
             except ImageReadError:
                 unreadable += 1
-        if overlap:
-            self.log(f"left out {overlap} photo(s) of {self.photos} that the recipe trains on")
         if unreadable:
             self.log(f"skipped {unreadable} unreadable photo(s) in {self.photos}")
         if not kept:
-            raise EvaluationError(f"{self.photos}: no held-out photos left to evaluate on")
+            raise EvaluationError(f"{self.photos}: no readable held-out photos to evaluate on")
         return kept
 
     # --- scoring --------------------------------------------------------------------------

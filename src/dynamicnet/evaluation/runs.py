@@ -61,6 +61,22 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads{gpu}, torch {torch.__version__}"
 
 
+def held_out_files(recipe: Recipe, photos: Path, log: Callable[[str], None] = print) -> list[Path]:
+    """The image files of ``photos`` whose bytes are not among the recipe's training photos."""
+    from ..data.folder import list_images
+
+    d = recipe.data["data"]
+    training, _ = list_images(recipe.resolve(d["photos"]), exclude=d.get("holdout", []))
+    seen = {file_digest(p) for p in training}
+    files, _ = list_images(photos)
+    kept = [f for f in files if file_digest(f) not in seen]
+    if len(kept) < len(files):
+        log(f"left out {len(files) - len(kept)} photo(s) of {photos} that the recipe trains on")
+    if not kept:
+        raise EvaluationError(f"{photos}: no held-out photos left to evaluate on")
+    return kept
+
+
 def shrink_recipe(recipe: Recipe, steps: int, **data: object) -> Recipe:
     """The same recipe cut to at most ``steps`` per stage with ``data`` settings replaced:
     seconds of training, for tests and dry runs (``--quick``)."""
