@@ -252,3 +252,39 @@ def test_complete_refuses_other_tasks(tiny_model_file, tmp_path, capsys):
     args = ["complete", str(tmp_path / "in.png"), "--box", "2,2,4,4", "--model", str(tiny_model_file)]
     assert main([*args, "--out", str(tmp_path / "o")]) == 2
     assert "not a completion model" in capsys.readouterr().err
+
+
+# --- evaluation ----------------------------------------------------------------------------
+def test_quick_completion_study_end_to_end(tmp_path, photos, capsys):
+    import json
+
+    from dynamicnet.cli.main import main
+
+    recipe = write_completion_recipe(tmp_path, photos)
+    held_out = tmp_path / "held-out"
+    for i, f in enumerate(sorted(photos.glob("*.jpg"))[:2]):
+        img = np.asarray(Image.open(f)).copy()
+        img[0, 0] = (i * 50) % 256  # different bytes: not a training photo
+        Image.fromarray(img).save(
+            held_out / f.name if held_out.exists() else (held_out.mkdir() or held_out / f.name)
+        )
+    out = tmp_path / "study"
+    args = ["evaluate", "completion", str(recipe), "--photos", str(held_out), "--out", str(out)]
+    args += ["--quick", "--no-progress", "--perceptual", "random"]
+    assert main(args) == 0
+    assert "per-image oracle" in capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert results["knobs"] == [0.0, 0.5, 1.0] and results["images"] == 4
+    for metric, row in results["table"].items():
+        sign = 1 if row["better"] == "higher" else -1
+        # the oracle is never worse than the best single alpha, which is never worse than either end
+        assert sign * row["oracle"]["value"] >= sign * row["best_global"]["value"] - 1e-9, metric
+        assert (
+            sign * row["best_global"]["value"]
+            >= sign * max(sign * row["alpha_0"], sign * row["alpha_1"]) * sign - 1e-9
+        )
+        assert set(row["fixed"]) == {"0", "1"} and row["fixed"]["0"] == pytest.approx(row["alpha_0"])
+    for name in ("report.md", "metrics.png", "pictures.jpg"):
+        assert (out / name).stat().st_size > 0
+    assert main(args) == 0  # a rerun trains nothing and reuses every score
+    assert "training" not in capsys.readouterr().out

@@ -191,6 +191,27 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="few steps on tiny batches: checks the pipeline")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    p = evaluate.add_parser(
+        "completion",
+        help="completion over alpha: best single alpha, per-image oracle, --auto, fixed networks",
+    )
+    p.add_argument("recipe", help="recipe file (TOML) of the completion model")
+    p.add_argument("--out", "-o", required=True, help="folder for the report, scores and cached networks")
+    p.add_argument(
+        "--photos", help="held-out photos (photo recipes; files the recipe trains on are left out)"
+    )
+    p.add_argument("--model", help="an already trained model of this recipe (file or shipped name)")
+    p.add_argument("--m", type=float, nargs="+", metavar="M", help="fixed networks' O_m (default: 0 .5 1)")
+    p.add_argument("--knob-points", type=int, help="alpha grid points in [0, 1] (default 11; quick: 3)")
+    p.add_argument("--images", type=int, help="evaluation images (default 60; quick: 4)")
+    p.add_argument(
+        "--perceptual",
+        default="auto",
+        help="VGG16 weights of the perceptual distance (a source name or file)",
+    )
+    p.add_argument("--quick", action="store_true", help="few steps on tiny crops: checks the pipeline")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     p = verbs.add_parser("generate", help="faces from a Dynamic DCGAN at one or more alphas")
     p.add_argument("model", help="GAN model: a shipped name or a .safetensors file")
     p.add_argument("--n", type=int, default=16, help="number of faces (default 16)")
@@ -265,6 +286,8 @@ def cmd_evaluate(args) -> int:
 
     if args.evaluation == "gan":
         return _evaluate_gan(args, Recipe.load(args.recipe))
+    if args.evaluation == "completion":
+        return _evaluate_completion(args, Recipe.load(args.recipe))
     from ..evaluation.objective_space import Study
 
     study = Study(
@@ -309,6 +332,32 @@ def _evaluate_gan(args, recipe) -> int:
         f"share classified {results['subsets']['tuned']!r} over alpha: {rates[0]:.2f} -> {rates[-1]:.2f} "
         f"(monotone: {'yes' if results['monotone']['dynamic-net'] else 'no'}; "
         f"classifier accuracy {results['classifier']['accuracy']:.1%})"
+    )
+    return 0
+
+
+def _evaluate_completion(args, recipe) -> int:
+    from ..evaluation.completion_study import CompletionStudy
+
+    study = CompletionStudy(
+        recipe,
+        Path(args.out),
+        photos=Path(args.photos) if args.photos else None,
+        model=args.model,
+        m_values=args.m,
+        knob_points=args.knob_points,
+        images=args.images,
+        perceptual=args.perceptual,
+        quick=args.quick,
+        progress=not args.no_progress,
+    )
+    results = study.run()
+    print(f"wrote {Path(args.out) / 'report.md'}")
+    row = results["table"]["perceptual"]
+    print(
+        f"perceptual distance (lower is better): best single alpha {row['best_global']['value']:.4f} "
+        f"(alpha {row['best_global']['alpha']:g}), per-image oracle {row['oracle']['value']:.4f}, "
+        f"auto {row['auto']['value']:.4f} (the oracle's alpha for {row['auto']['agrees']:.0%} of images)"
     )
     return 0
 
