@@ -162,3 +162,18 @@ def tiny_gan_file(tmp_path_factory) -> Path:
         recipe={"main": {"subset": "Black_Hair"}, "tune": [{"set": "default", "subset": "Blond_Hair"}]},
     )  # fmt: skip
     return dynamicnet.save(model.eval(), tmp_path_factory.mktemp("gan") / "faces.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_completion_file(tmp_path_factory) -> Path:
+    """A saved completion model (width 8) whose tuning blocks visibly change the fill."""
+    import dynamicnet
+    from dynamicnet.apps import completion
+
+    torch.manual_seed(0)
+    model = completion.build(completion.default_config(width=8))
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.2)
+    model.config["description"] = "tiny random completion model"
+    return dynamicnet.save(model, tmp_path_factory.mktemp("completion") / "fill.safetensors")

@@ -174,3 +174,61 @@ def test_a_gan_model_is_not_a_photo_renderer(faces_client):
     sample = faces_client.get("/api/samples").json()[0]["id"]
     r = faces_client.post("/api/render", json={"image": sample, "model": "faces"})
     assert r.status_code == 422 and "use /api/faces" in r.text
+
+
+# --- completion ----------------------------------------------------------------------------
+@pytest.fixture
+def fill_client(model_file, tiny_completion_file):
+    app = create_app({"tiny": model_file, "fill": tiny_completion_file}, precision="fp32")
+    with TestClient(app) as c:
+        yield c
+
+
+def hole_png(width: int, height: int, box: tuple[int, int, int, int] | None) -> str:
+    """A data URL of a painted hole (opaque white on transparent), as the page sends it."""
+    rgba = np.zeros((height, width, 4), np.uint8)
+    if box is not None:
+        x, y, w, h = box
+        rgba[y : y + h, x : x + w] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_completion_fills_only_the_painted_hole_and_auto_reports_its_alpha(fill_client):
+    photo = upload(fill_client, png_bytes(40, 30)).json()["id"]
+    original = np.asarray(Image.open(io.BytesIO(fill_client.get(f"/api/images/{photo}").content)))
+    body = {"image": photo, "model": "fill", "mask": hole_png(40, 30, (10, 5, 12, 10))}
+    r0 = fill_client.post("/api/complete", json={**body, "alpha": 0.0})
+    r1 = fill_client.post("/api/complete", json={**body, "alpha": 1.0})
+    assert r0.status_code == r1.status_code == 200 and r1.headers["X-Alpha"] == "1"
+    a0, a1 = (np.asarray(Image.open(io.BytesIO(r.content))) for r in (r0, r1))
+    known = np.ones((30, 40), bool)
+    known[5:15, 10:22] = False
+    assert np.array_equal(a0[known], original[known]) and np.array_equal(a1[known], original[known])
+    assert not np.array_equal(a0[~known], a1[~known])
+    auto = fill_client.post("/api/complete", json={**body, "auto": True})
+    assert auto.status_code == 200 and 0.0 <= float(auto.headers["X-Alpha"]) <= 1.0
+    small = fill_client.post("/api/complete", json={**body, "max_side": 20})  # the mask follows the shrink
+    assert small.status_code == 200 and Image.open(io.BytesIO(small.content)).size == (20, 15)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"mask": "nope"}, "mask must be a data: URL"),
+        ({"mask": "empty"}, "no pixel as missing"),
+        ({"mask": "all"}, "every pixel as missing"),
+        ({"alpha": "strong"}, "alpha"),
+        ({"model": "tiny"}, "use /api/render"),
+        ({"image": "missing"}, "image"),
+    ],
+)
+def test_bad_completion_requests_are_4xx_with_a_message(fill_client, body, message):
+    photo = upload(fill_client, png_bytes(16, 12)).json()["id"]
+    masks = {"empty": hole_png(16, 12, None), "all": hole_png(16, 12, (0, 0, 16, 12)), "nope": "nope"}
+    request = {"image": photo, "model": "fill", "mask": hole_png(16, 12, (2, 2, 4, 4)), **body}
+    request["mask"] = masks.get(request["mask"], request["mask"])
+    r = fill_client.post("/api/complete", json=request)
+    assert 400 <= r.status_code < 500 and message in r.text, r.text
+    assert "use /api/complete" in fill_client.post("/api/render", json={"image": photo, "model": "fill"}).text

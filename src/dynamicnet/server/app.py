@@ -27,9 +27,11 @@ from pydantic import BaseModel, Field
 
 from ..core import AlphaError
 from ..data.images import ImageReadError, pil_to_tensor, tensor_to_pil, to_rgb8
+from ..data.masks import MaskError, check_mask
 from ..data.sheet import tile
 from ..errors import DynamicNetError, one_line
 from ..inference import Renderer
+from ..inference.working_point import choose_alpha
 from ..io.model_file import load_model, read_metadata
 
 MAX_UPLOAD_BYTES = 25 * 2**20
@@ -118,6 +120,17 @@ class _Store:
         return photo
 
 
+class CompleteRequest(BaseModel):
+    image: str = Field(description="id from /api/images or /api/samples")
+    model: str
+    mask: str = Field(description="PNG data URL of the hole: white or opaque = missing")
+    alpha: float = 0.0
+    auto: bool = Field(False, description="choose alpha for this image (detail consistency); ignores alpha")
+    max_side: int | None = Field(
+        None, ge=8, le=8192, description="shrink first (completion works best small)"
+    )
+
+
 def _pixels(im: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1)
 
@@ -157,22 +170,22 @@ def _shrink(image: torch.Tensor, max_side: int | None) -> torch.Tensor:
     ].clamp(0, 1)
 
 
-def _alpha_map(data_url: str, size: tuple[int, int]) -> torch.Tensor:
+def _alpha_map(data_url: str, size: tuple[int, int], what: str = "alpha_map") -> torch.Tensor:
     """A (1, 1, H, W) strength map in [0, 1] from a PNG data URL (grey level or alpha channel)."""
     head, _, payload = data_url.partition(",")
     if not head.startswith("data:image/") or ";base64" not in head:
-        raise HTTPException(422, "alpha_map must be a data: URL of an image")
+        raise HTTPException(422, f"{what} must be a data: URL of an image")
     try:
         raw = base64.b64decode(payload, validate=True)
         with Image.open(io.BytesIO(raw)) as im:
             if im.width * im.height > MAX_PIXELS:
-                raise HTTPException(413, "alpha_map has too many pixels")
+                raise HTTPException(413, f"{what} has too many pixels")
             grey = im.getchannel("A") if "A" in im.getbands() else im.convert("L")
             strength = pil_to_tensor(grey.convert("RGB"))[:1]
     except HTTPException:
         raise
     except (OSError, ValueError) as err:
-        raise HTTPException(422, f"alpha_map is not a readable image ({err})") from err
+        raise HTTPException(422, f"{what} is not a readable image ({err})") from err
     return F.interpolate(strength[None], size=size, mode="bilinear", align_corners=False)
 
 
@@ -205,12 +218,13 @@ def create_app(
         samples.append({"id": store.add(photo, pinned=True), "name": path.stem})
 
     def loaded(name: str, task: str):
-        """The model's Renderer (style) or the model itself (GAN), loaded once."""
+        """The model's Renderer (style) or the model itself (GAN, completion), loaded once."""
         if name not in models:
             raise HTTPException(404, f"no model {name!r}; models: {', '.join(models)}")
         if metadata[name].get("task") != task:
-            use = "/api/faces" if metadata[name].get("task") == "gan" else "/api/render"
-            raise HTTPException(422, f"{name} is a {metadata[name].get('task')} model: use {use}")
+            their = metadata[name].get("task")
+            use = {"gan": "/api/faces", "completion": "/api/complete"}.get(their, "/api/render")
+            raise HTTPException(422, f"{name} is a {their} model: use {use}")
         with renderers_lock:
             if name not in renderers:
                 model = load_model(models[name])
@@ -297,6 +311,29 @@ def create_app(
         with busy, torch.no_grad():
             images = model(model.latents(request.n, request.seed), alpha=request.alpha).clamp(0, 1)
         return _png(tile(images))
+
+    @app.post("/api/complete")
+    def complete(request: CompleteRequest) -> Response:
+        """The photo with the painted hole filled at ``alpha`` (or the auto alpha, sent back in
+        the ``X-Alpha`` header)."""
+        model = loaded(request.model, "completion")
+        photo = store.get(request.image)
+        if not request.auto:
+            try:
+                model.net.coefficients(request.alpha)
+            except (AlphaError, ValueError) as err:
+                raise HTTPException(422, str(err)) from err
+        with busy, torch.no_grad():
+            image = _shrink(photo.image, request.max_side)[None]
+            painted = _alpha_map(request.mask, tuple(image.shape[-2:]), "mask")[0]
+            try:
+                hole = check_mask(painted, *image.shape[-2:])
+            except MaskError as err:
+                raise HTTPException(422, str(err)) from err
+            alpha = float(choose_alpha(model, image, hole)[0][0]) if request.auto else request.alpha
+            response = _png(model(image, alpha=alpha, mask=hole)[0])
+        response.headers["X-Alpha"] = f"{alpha:g}"
+        return response
 
     return app
 

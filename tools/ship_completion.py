@@ -1,0 +1,106 @@
+"""Ship a trained completion model: copy it into the package (fp16) and write its model card.
+
+    python tools/ship_completion.py runs/photo-fill --study runs/completion/photo-fill \
+        --description "Fill a hole in a photo; alpha from smooth (0) to textured (1)"
+
+Writes ``src/dynamicnet/models/NAME.safetensors``, ``docs/models/NAME.md`` and
+``docs/models/NAME.jpg`` (held-out photos at the training scale, a hole each, across alpha).
+With ``--study`` (the output of ``dynamicnet evaluate completion``) the card carries its table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from ship_model import ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
+
+import dynamicnet
+from dynamicnet.data.images import read_image, tensor_to_pil
+from dynamicnet.data.masks import centre_square
+from dynamicnet.data.sheet import contact_sheet
+from dynamicnet.evaluation.completion_study import markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+ALPHAS = (0.0, 0.5, 1.0)
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", help="run folder holding model.safetensors and log.jsonl")
+    p.add_argument("--name", help="shipped name (default: the run's recipe name)")
+    p.add_argument("--description", required=True, help="one line for 'dynamicnet models'")
+    p.add_argument("--study", help="output folder of 'dynamicnet evaluate completion' for this model")
+    p.add_argument("--machine", default="one NVIDIA H200", help="where it was trained")
+    return p
+
+
+def main(argv=None) -> None:
+    args = get_args_parser().parse_args(argv)
+    run = Path(args.run)
+    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
+    model = dynamicnet.load(name)
+    d = recipe.data["data"]
+    rows = []
+    for file in d.get("holdout", [])[:5]:
+        photo = read_image(recipe.resolve(d["photos"]) / file)
+        h, w = photo.shape[-2:]
+        scale = (d["resize"] or d["crop"]) / min(h, w)  # the scale the model was trained at
+        photo = F.interpolate(photo[None], size=(round(h * scale), round(w * scale)), mode="area")[0]
+        mask = centre_square(*photo.shape[-2:], fraction=d["hole"] / 2)
+        with torch.no_grad():
+            outs = [model(photo[None], alpha=a, mask=mask)[0] for a in ALPHAS]
+        shown = torch.where(mask > 0.5, torch.full_like(photo, 0.5), photo)
+        rows.append([tensor_to_pil(t) for t in (shown, *outs, photo)])
+    labels = ["input", *[f"alpha={a:g}" for a in ALPHAS], "original"]
+    docs = ROOT / "docs" / "models"
+    docs.mkdir(parents=True, exist_ok=True)
+    contact_sheet(rows, labels, cell=192).convert("RGB").save(docs / f"{name}.jpg", quality=88, optimize=True)
+
+    stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]
+    total = sum(t["steps"] for _, t in stages)
+    lines = [
+        f"# {name}",
+        "",
+        args.description,
+        "",
+        f'- Load: `dynamicnet.load("{name}")`; `dynamicnet complete PHOTO --box X,Y,W,H --model {name} '
+        "--alpha 0 0.5 1 --out DIR` (or `--auto`)",
+        f"- Completion network (encoder, dilated middle, decoder), width {meta['width']}; tuning blocks at "
+        + ", ".join(b["at"] for b in meta["blocks"].values())
+        + f"; alpha range {meta['alpha_range']}",
+        f"- File: `src/dynamicnet/models/{name}.safetensors` ({shipped.stat().st_size / 2**20:.1f} MB, fp16)",
+        "",
+        "## Data and training",
+        "",
+        f"- Photos: `{d['photos']}` minus {len(d.get('holdout', []))} held out; random {d['crop']} px crops "
+        f"of the photos scaled to {d['resize'] or d['crop']} px (shorter side)",
+        f"- Holes: {d['mask']} masks, up to {d['hole']:g} of the side",
+        "- Objectives: "
+        + "; ".join(
+            f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if k != "name" and v)
+            for stage, o in meta["objectives"].items()
+        ),
+        "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages) + f"; batch {d['batch']}",
+        f"- Recipe: `recipes/{meta['recipe_file']}`; command: `dynamicnet train recipes/{meta['recipe_file']}`, "
+        f"then `python tools/ship_completion.py runs/{recipe.name} ...`",
+        f"- {step_seconds(run):.3f} s per step (median), precision {meta['training']['precision']}, on "
+        f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
+        "",
+        "## Held-out photos, a centred hole, across alpha",
+        "",
+        f"![{name} across alpha]({name}.jpg)",
+    ]
+    if args.study:
+        results = json.loads((Path(args.study) / "results.json").read_text())
+        lines += ["", "## Measured", "", f"On {results['images']} held-out crops "
+                  "(full study: `docs/results/completion.md`):", "", markdown_table(results)]  # fmt: skip
+    (docs / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"shipped {shipped}\nwrote {docs / (name + '.md')} and {docs / (name + '.jpg')}")
+
+
+if __name__ == "__main__":
+    main()
