@@ -20,10 +20,10 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromiu
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_file, tiny_gan_file):
+def server(tiny_model_file, tiny_gan_file, tiny_completion_file):
     import uvicorn
 
-    models = {"tiny": tiny_model_file, "faces": tiny_gan_file}
+    models = {"tiny": tiny_model_file, "faces": tiny_gan_file, "fill": tiny_completion_file}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -221,3 +221,48 @@ def test_faces_view_follows_alpha_and_reroll(server, browser):
     )
     print(f"faces while dragging: {frames} grids drawn, {(frames - 1) / (elapsed_ms / 1000):.0f} per second")
     assert frames >= 5
+
+
+def test_completion_view_fills_the_painted_hole(server, browser):
+    """A completion model: the brush paints a hole, the fill follows alpha, auto sets the slider."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    Select(browser.find_element(By.ID, "model")).select_by_value("fill")
+    wait_for(browser, "return document.getElementById('status').textContent.includes('paint the hole')")
+    assert browser.find_element(By.ID, "auto").is_displayed()
+    assert not browser.find_element(By.ID, "paint").is_displayed()  # the brush always paints the hole
+    original = canvas(browser)
+
+    view = browser.find_element(By.ID, "view")
+    size = view.size
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    chain = ActionChains(browser).move_to_element_with_offset(view, -40, -30).click_and_hold()
+    for dx, dy in ((0, 30), (20, 30), (20, 0), (40, 0), (40, 30)):
+        chain.move_to_element_with_offset(view, -40 + dx, -30 + dy)
+    chain.release().perform()
+    settle(browser, renders)
+    filled = canvas(browser)
+    cy, cx = size["height"] // 2, size["width"] // 2
+    scale = filled.shape[1] / size["width"]
+    hole = filled[
+        round((cy - 25) * scale) : round((cy - 5) * scale),
+        round((cx - 38) * scale) : round((cx - 22) * scale),
+    ]
+    before = original[
+        round((cy - 25) * scale) : round((cy - 5) * scale),
+        round((cx - 38) * scale) : round((cx - 22) * scale),
+    ]
+    assert np.abs(hole - before).mean() > 2.0  # the painted region was filled anew
+    corner = (slice(0, 20), slice(0, 20))
+    assert np.abs(filled[corner] - original[corner]).mean() < 3.0  # far from the hole: the photo
+
+    set_alpha(browser, 1.0)
+    assert np.abs(canvas(browser) - filled).mean() > 0.05
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    browser.find_element(By.ID, "auto").click()
+    settle(browser, renders)
+    assert "auto alpha" in browser.find_element(By.ID, "status").text

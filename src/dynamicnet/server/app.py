@@ -79,6 +79,12 @@ def explain(meta: dict) -> str:
         )
     main = (recipe.get("main") or {}).get("objective", "the main objective")
     tuned = {t.get("set"): t.get("objective") for t in recipe.get("tune") or []}
+    if meta.get("task") == "completion":
+        target = next(iter(tuned.values()), "the tuned objective")
+        return (
+            f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
+            f"'{target}'; 'auto' picks the alpha whose fill matches the detail around the hole."
+        )
     if meta.get("variant") == "dual":
         return (
             f"alpha 0 is the main network ('{main}'); +1 is tuned for '{tuned.get('high', 'high')}' and "
