@@ -285,3 +285,11 @@ def test_quick_completion_study_end_to_end(tmp_path, photos, capsys):
         assert (out / name).stat().st_size > 0
     assert main(args) == 0  # a rerun trains nothing and reuses every score
     assert "training" not in capsys.readouterr().out
+
+
+def test_info_lists_the_objectives_terms(trained, capsys):
+    from dynamicnet.cli.main import main
+
+    assert main(["info", str(trained)]) == 0
+    out = capsys.readouterr().out
+    assert "completion" in out and "tune:default (sharp)   l1 1, perceptual 0.5, adversarial 0.1" in out

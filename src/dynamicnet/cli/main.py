@@ -540,6 +540,15 @@ def cmd_complete(args) -> int:
 def _info_objectives(objectives: dict) -> list[str]:
     lines = ["objectives"]
     for stage, obj in objectives.items():
+        label = f"{stage} ({obj['name']})" if obj.get("name") else stage
+        if "styles" not in obj:  # GAN and completion objectives: named settings
+            terms = ", ".join(
+                f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in obj.items()
+                if k != "name" and v
+            )
+            lines.append(f"  {label:<22} {terms}")
+            continue
         styles = ", ".join(
             f"{s['image']}"
             + (f" @{s['size']}px" if s.get("size") else "")
@@ -549,7 +558,6 @@ def _info_objectives(objectives: dict) -> list[str]:
         terms = f"content {obj['content_weight']:g}, style {obj['style_weight']:g}"
         if obj.get("tv_weight"):
             terms += f", tv {obj['tv_weight']:g}"
-        label = f"{stage} ({obj['name']})" if obj.get("name") else stage
         lines.append(f"  {label:<22} {terms}; {styles}")
     return lines
 
