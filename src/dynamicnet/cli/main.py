@@ -172,6 +172,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar="M",
         help="the O_m to train for (default: 0 .25 .5 .75 1)",
     )
+    p.add_argument(
+        "--fixed-steps", type=int, metavar="N",
+        help="train the fixed networks for N steps (default: the main stage's; the main + tuning steps "
+        "give them the Dynamic-Net's whole budget, and then m = 0 is trained too)",
+    )  # fmt: skip
     p.add_argument("--knob-points", type=int, help="alpha grid points in [0, 1] (default 21; quick: 5)")
     p.add_argument("--size", type=int, help="photos' longer side when scored (default 384; quick: 48)")
     p.add_argument("--quick", action="store_true", help="few steps on tiny crops: checks the pipeline")
@@ -299,6 +304,7 @@ def cmd_evaluate(args) -> int:
         m_values=args.m,
         knob_points=args.knob_points,
         size=args.size,
+        fixed_steps=args.fixed_steps,
         quick=args.quick,
         progress=not args.no_progress,
     )

@@ -91,6 +91,7 @@ class Study:
     m_values: Sequence[float] | None = None  # default 0, 0.25, 0.5, 0.75, 1 (0, 0.5, 1 with quick)
     knob_points: int | None = None  # default 21 (5 with quick)
     size: int | None = None  # longer side of the scored photos; default 384 (48 with quick)
+    fixed_steps: int | None = None  # the fixed networks' steps; default: the main stage's
     quick: bool = False
     progress: bool = True
     log: Callable[[str], None] = print
@@ -116,6 +117,8 @@ class Study:
         self.m_values = m
         if self.knob_points < 2:
             raise EvaluationError("the knob grid needs at least 2 points")
+        if self.fixed_steps is not None and self.fixed_steps < 1:
+            raise EvaluationError("--fixed-steps must be at least 1")
         if self.size < 16:
             raise EvaluationError("--size must be at least 16 pixels")
         d = self.recipe.data
@@ -152,9 +155,10 @@ class Study:
         return self.runs.trained_from(self.recipe, self.model)
 
     def fixed_net(self, m: float, dynamic: Path) -> Path:
-        if m == 0.0:  # the main network is exactly this: same objective, data, steps and seed
+        if m == 0.0 and self.fixed_steps is None:  # the main network: same objective, data, steps, seed
             return dynamic
-        recipe = self._derived(f"fixed-m{m:g}", mix_objectives(self.first, self.second, m), self.main_stage)
+        main = self.main_stage if self.fixed_steps is None else {**self.main_stage, "steps": self.fixed_steps}
+        recipe = self._derived(f"fixed-m{m:g}", mix_objectives(self.first, self.second, m), main)
         return self.runs.train(f"fixed-m{m:g}", recipe, recipe.hash)
 
     def dni_net(self, dynamic: Path) -> Path:
@@ -239,6 +243,7 @@ class Study:
             "photos": [name for name, _ in photos],
             "size": self.size,
             "quick": self.quick,
+            "fixed_steps": self.fixed_steps or self.main_stage["steps"],
             "perceptual": self.perceptual_record,
             "networks": {
                 "dynamic-net": str(dynamic),

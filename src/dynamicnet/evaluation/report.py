@@ -89,7 +89,8 @@ def write_report(results: dict, out: Path, grid: Image.Image | None = None) -> P
         "",
         f"Held-out photos: {len(results['photos'])} at {results['size']} px (longer side). "
         "Values are the mean O_m = (1 - m) O_0 + m O_1 over them (lower is better); a ratio below 1 "
-        "means the method's best knob position beats the network trained for O_m alone.",
+        "means the method's best knob position beats the network trained for O_m alone. "
+        f"The fixed networks trained for {results.get('fixed_steps', '?')} steps each.",
         "",
         markdown_table(results),
         "",
