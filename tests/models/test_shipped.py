@@ -10,6 +10,7 @@ from dynamicnet.models import shipped_models
 
 SHIPPED = [m for m in shipped_models() if m.task == "style"]
 FACES = [m for m in shipped_models() if m.task == "gan"]
+FILLS = [m for m in shipped_models() if m.task == "completion"]
 
 
 def _photo() -> torch.Tensor:
@@ -37,6 +38,22 @@ def test_faces_move_steadily_with_alpha_and_ignore_their_batch(model):
     with torch.no_grad():
         _assert_steady([net(z, alpha=i / 8) for i in range(9)], 1.0)
         assert torch.allclose(net(z[3:4], alpha=0.5), net(z, alpha=0.5)[3:4], atol=1e-5)
+
+
+@pytest.mark.parametrize("model", FILLS, ids=[m.name for m in FILLS])
+def test_fills_move_steadily_with_alpha_and_keep_the_known_pixels(model):
+    from dynamicnet.data.masks import centre_square
+
+    net = dynamicnet.load(model.name)
+    x, mask = _photo(), centre_square(96, 128, 0.4)
+    with torch.no_grad():
+        outs = [net(x, alpha=i / 8, mask=mask) for i in range(9)]
+    hole = mask.expand_as(x[0]) > 0.5
+    for y in outs:
+        assert torch.equal(y[0][~hole], x[0][~hole])
+    # the fill continues the surroundings: nearer to the photo than to a flat grey hole
+    assert (outs[0][0][hole] - x[0][hole]).abs().mean() < (0.5 - x[0][hole]).abs().mean()
+    _assert_steady([y[0][hole] for y in outs], 1.0)
 
 
 def _assert_steady(outs: list[torch.Tensor], end: float) -> None:
