@@ -20,7 +20,7 @@ from ..networks.completion import PatchDiscriminator
 from ..perceptual import SOURCES, load_perceptual
 from ..training.adversarial import discriminator_update, generator_loss
 from ..training.recipe import Recipe, RecipeError
-from ..training.stages import Stage
+from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import completion
 from .base import start_from
 
@@ -140,21 +140,9 @@ class CompletionTraining:
         )
 
     def stages(self) -> list[Stage]:
-        d = self.recipe.data
-        net = self.model.net
-        out = [self._stage(0, "main", "main", 0.0, d["main"])]
-        for i, table in enumerate(d["tune"], start=1):
-            set_name = table["set"]
-            out.append(self._stage(i, f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
-        return out
+        return two_phase_stages(self.recipe, self.model.net, self._stage)
 
     def metadata(self, stages: list[Stage]) -> dict:
         data = self.recipe.data["data"]
-        return {
-            "name": self.recipe.name,
-            "objectives": {s.name: s.objective for s in stages},
-            "perceptual": self.perceptual_record,
-            "holes": {"mask": data["mask"], "hole": data["hole"]},
-            "recipe": self.recipe.data,
-            "recipe_file": self.recipe.path.name,
-        }
+        holes = {"mask": data["mask"], "hole": data["hole"]}
+        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record, holes=holes)

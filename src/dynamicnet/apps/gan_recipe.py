@@ -19,7 +19,7 @@ from ..data.folder import DatasetError
 from ..networks.dcgan import Discriminator
 from ..training.adversarial import discriminator_update, generator_loss
 from ..training.recipe import Recipe, RecipeError
-from ..training.stages import Stage
+from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import gan
 from .base import start_from
 
@@ -150,18 +150,7 @@ class GanTraining:
         )
 
     def stages(self) -> list[Stage]:
-        d = self.recipe.data
-        net = self.model.net
-        out = [self._stage(0, "main", "main", 0.0, d["main"])]
-        for i, table in enumerate(d["tune"], start=1):
-            set_name = table["set"]
-            out.append(self._stage(i, f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
-        return out
+        return two_phase_stages(self.recipe, self.model.net, self._stage)
 
     def metadata(self, stages: list[Stage]) -> dict:
-        return {
-            "name": self.recipe.name,
-            "objectives": {s.name: s.objective for s in stages},
-            "recipe": self.recipe.data,
-            "recipe_file": self.recipe.path.name,
-        }
+        return recipe_metadata(self.recipe, stages)

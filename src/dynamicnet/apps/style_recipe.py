@@ -8,7 +8,7 @@ from ..data.folder import RandomCrops, list_images
 from ..losses.perceptual import StyleLoss, StyleObjective
 from ..perceptual import SOURCES, load_perceptual
 from ..training.recipe import Recipe
-from ..training.stages import Stage
+from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import style
 from .base import start_from
 
@@ -41,7 +41,7 @@ class StyleTraining:
         self.dataset = RandomCrops(self.files, d["data"]["crop"], d["data"]["resize"], d["seed"])
         self.device = device
 
-    def _stage(self, name: str, trainable: str, alpha, table: dict) -> Stage:
+    def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
         criterion = StyleLoss(self.vgg, objective).to(self.device)
 
@@ -59,20 +59,8 @@ class StyleTraining:
         )
 
     def stages(self) -> list[Stage]:
-        d = self.recipe.data
-        net = self.model.net
-        out = [self._stage("main", "main", 0.0, d["main"])]
-        for table in d["tune"]:
-            set_name = table["set"]
-            out.append(self._stage(f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
-        return out
+        return two_phase_stages(self.recipe, self.model.net, self._stage)
 
     def metadata(self, stages: list[Stage]) -> dict:
         """What goes into the model file besides the architecture."""
-        return {
-            "name": self.recipe.name,
-            "objectives": {s.name: s.objective for s in stages},
-            "perceptual": self.perceptual_record,
-            "recipe": self.recipe.data,
-            "recipe_file": self.recipe.path.name,
-        }
+        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record)

@@ -36,3 +36,27 @@ class Stage:
     state: Any = None
     finish: Callable[[nn.Module], None] | None = None
     betas: tuple[float, float] = (0.9, 0.999)
+
+
+def two_phase_stages(recipe, net, make: Callable[..., Stage]) -> list[Stage]:
+    """The main stage, then one stage per ``[[tune]]`` table, each at its set's unit alpha.
+
+    ``make(index, name, trainable, alpha, table)`` builds a task's stage.
+    """
+    d = recipe.data
+    out = [make(0, "main", "main", 0.0, d["main"])]
+    for i, table in enumerate(d["tune"], start=1):
+        set_name = table["set"]
+        out.append(make(i, f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
+    return out
+
+
+def recipe_metadata(recipe, stages: list[Stage], **extra: Any) -> dict:
+    """What every task's model file records about its training: name, objectives, the recipe."""
+    return {
+        "name": recipe.name,
+        "objectives": {s.name: s.objective for s in stages},
+        **extra,
+        "recipe": recipe.data,
+        "recipe_file": recipe.path.name,
+    }
