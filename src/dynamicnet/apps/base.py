@@ -54,3 +54,18 @@ def start_from(model: AppModel, path: str | Path, recipe_path: str | Path) -> No
         model.net.base.load_state_dict(source.net.base.state_dict())
     except RuntimeError as err:
         raise RecipeError(f"{where}: {path} has another network size than this recipe's") from err
+
+
+def recipe_perceptual(recipe, override: str | None, device):
+    """The recipe's perceptual network on ``device`` and its record. ``override`` (a source name
+    or a path relative to the working folder) replaces the recipe's, whose paths are relative
+    to the recipe."""
+    from ..perceptual import SOURCES, load_perceptual
+
+    spec = override
+    if spec is None:
+        spec = recipe.data["perceptual"]
+        if spec not in SOURCES and spec != "auto":
+            spec = recipe.resolve(spec)
+    vgg, record = load_perceptual(spec, seed=recipe.data["seed"])
+    return vgg.to(device), record

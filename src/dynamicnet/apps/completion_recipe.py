@@ -17,12 +17,11 @@ from ..data.folder import KeyedImages, RandomCrops, list_images
 from ..data.masks import draw_mask
 from ..losses.completion import CompletionObjective, PerceptualDistance, hole_l1
 from ..networks.completion import PatchDiscriminator
-from ..perceptual import SOURCES, load_perceptual
 from ..training.adversarial import discriminator_update, generator_loss
 from ..training.recipe import Recipe, RecipeError
 from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import completion
-from .base import start_from
+from .base import recipe_perceptual, start_from
 
 BETAS = (0.5, 0.999)
 
@@ -97,11 +96,8 @@ class CompletionTraining:
         used = [self.objectives[s["objective"]] for s in (d["main"], *d["tune"])]
         self.distance, self.perceptual_record = None, None
         if any(o.perceptual > 0 for o in used):
-            spec = perceptual_override or d["perceptual"]
-            if perceptual_override is None and spec not in SOURCES and spec != "auto":
-                spec = recipe.resolve(spec)
-            vgg, self.perceptual_record = load_perceptual(spec, seed=d["seed"])
-            self.distance = PerceptualDistance(vgg.to(device).requires_grad_(False))
+            vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
+            self.distance = PerceptualDistance(vgg.requires_grad_(False))
         elif perceptual_override is not None:
             raise RecipeError(f"{recipe.path}: no objective has a perceptual term (drop --perceptual)")
         self.dataset, self.ignored = training_images(recipe)

@@ -6,11 +6,10 @@ import torch
 
 from ..data.folder import RandomCrops, list_images
 from ..losses.perceptual import StyleLoss, StyleObjective
-from ..perceptual import SOURCES, load_perceptual
 from ..training.recipe import Recipe
 from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import style
-from .base import start_from
+from .base import recipe_perceptual, start_from
 
 
 class StyleTraining:
@@ -25,13 +24,7 @@ class StyleTraining:
         self.model = style.build(config).to(device)
         if d["main"].get("init"):
             start_from(self.model, recipe.resolve(d["main"]["init"]), recipe.path)
-        perceptual = perceptual_override  # a command-line path is relative to the working folder
-        if perceptual is None:
-            perceptual = d["perceptual"]
-            if perceptual not in SOURCES and perceptual != "auto":
-                perceptual = recipe.resolve(perceptual)
-        self.vgg, self.perceptual_record = load_perceptual(perceptual, seed=d["seed"])
-        self.vgg.to(device)
+        self.vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
         self.objectives = {
             name: StyleObjective.from_dict(table, recipe.base_dir, name)
             for name, table in d["objectives"].items()
