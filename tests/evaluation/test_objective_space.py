@@ -148,6 +148,18 @@ def test_rerun_reuses_networks_and_scores(study, capsys):
     assert json.loads((out / "results.json").read_text())["points"] == before["points"]
 
 
+def test_a_moved_study_folder_keeps_its_networks(study, tmp_path, capsys):
+    import shutil
+
+    _, _, _, out, args = study
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    args = [str(moved) if a == str(out) else a for a in args]
+    capsys.readouterr()
+    assert main([*args, "--quick", "--no-progress"]) == 0
+    assert "training" not in capsys.readouterr().out  # DNI's key names its start by content, not path
+
+
 def test_model_from_another_recipe_is_refused(study, capsys):
     _, _, _, _, args = study
     code = main([*args, "--quick", "--no-progress", "--model", "starry-level"])

@@ -44,6 +44,7 @@ from .runs import (
     RunCache,
     digest,
     file_digest,
+    fine_tune_key,
     machine,
     read_json,
     shrink_recipe,
@@ -128,7 +129,7 @@ class GanStudy:
             **{k: tune[k] for k in ("real_label", "r1") if k in tune},
         }
         recipe = self._derived("dni-tuned", main)
-        return self.runs.train("dni", recipe, digest(recipe.hash, file_digest(dynamic)))
+        return self.runs.train("dni", recipe, fine_tune_key(recipe, dynamic))
 
     def classifier(self) -> AttributeClassifier:
         """The tuned subset's expression as a classifier, trained once and cached."""

@@ -42,6 +42,7 @@ from .runs import (
     RunCache,
     digest,
     file_digest,
+    fine_tune_key,
     held_out_files,
     machine,
     read_json,
@@ -166,7 +167,7 @@ class Study:
         tune = self.tune_stage
         main = {"steps": tune["steps"], "lr": tune["lr"], "init": str(dynamic.resolve())}
         recipe = self._derived("dni-second", self.second, main)
-        return self.runs.train("dni", recipe, digest(recipe.hash, file_digest(dynamic)))
+        return self.runs.train("dni", recipe, fine_tune_key(recipe, dynamic))
 
     # --- photos ---------------------------------------------------------------------------
     def held_out_photos(self) -> list[tuple[str, Tensor]]:

@@ -40,6 +40,14 @@ def digest(*parts: object) -> str:
 file_digest = sha256_of  # a file's content hash: cache keys of trained networks and scores
 
 
+def fine_tune_key(recipe: Recipe, start: Path) -> str:
+    """Cache key of a network fine-tuned from the file ``start``: the recipe without the file's
+    path, plus the file's content, so moving a study folder keeps its cache."""
+    data = copy.deepcopy(recipe.data)
+    data["main"].pop("init", None)
+    return digest(data, file_digest(start))
+
+
 def read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
