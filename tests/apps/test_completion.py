@@ -293,3 +293,21 @@ def test_info_lists_the_objectives_terms(trained, capsys):
     assert main(["info", str(trained)]) == 0
     out = capsys.readouterr().out
     assert "completion" in out and "tune:default (sharp)   l1 1, perceptual 0.5, adversarial 0.1" in out
+
+
+def test_trains_on_faces_in_celeba_layout_with_the_papers_centred_hole(tmp_path, photos):
+    rng = np.random.default_rng(0)
+    faces = tmp_path / "faces"
+    (faces / "img_align_celeba").mkdir(parents=True)
+    names = [f"{i + 1:06d}.jpg" for i in range(6)]
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(
+            faces / "img_align_celeba" / name
+        )
+    (faces / "list_attr_celeba.txt").write_text("6\nSmiling\n" + "".join(f"{n}  1\n" for n in names))
+    recipe = write_completion_recipe(tmp_path, photos, mask="centre")
+    text = recipe.read_text().replace(f'photos = "{photos}"', f'faces = "{faces}"\nsize = 32')
+    recipe.write_text(text.replace("crop = 32\n", "").replace("steps = 3", "steps = 1"))
+    model = dynamicnet.load(train(recipe, tmp_path / "run", progress=False))
+    assert model.config["holes"] == {"mask": "centre", "hole": 0.5}
+    assert model.config["recipe"]["data"]["faces"] == str(faces)
