@@ -311,3 +311,24 @@ def test_trains_on_faces_in_celeba_layout_with_the_papers_centred_hole(tmp_path,
     model = dynamicnet.load(train(recipe, tmp_path / "run", progress=False))
     assert model.config["holes"] == {"mask": "centre", "hole": 0.5}
     assert model.config["recipe"]["data"]["faces"] == str(faces)
+
+
+def test_blind_criteria_prefer_the_fill_that_matches_its_surroundings():
+    from dynamicnet.inference.working_point import boundary_seam, choose_alpha, detail_gap
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 32), indexing="ij")
+    photo = torch.stack([xx, yy, (xx + yy) / 2])[None]
+    mask = centre_square(32, 32)[None]
+    seamless, offset = photo.clone(), torch.where(mask > 0.5, (photo + 0.3).clamp(0, 1), photo)
+    assert boundary_seam(seamless, mask) < boundary_seam(offset, mask) / 10
+    edge_mask = torch.zeros(1, 1, 32, 32)
+    edge_mask[..., :, :4] = 1  # a hole on the border: nothing wraps around
+    assert float(boundary_seam(photo, edge_mask)) < 0.05
+    textured = photo + 0.05 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    flat = torch.where(mask > 0.5, textured.mean(), textured)
+    assert detail_gap(textured, mask) < detail_gap(flat, mask)
+    model = random_model()
+    alphas, scores = choose_alpha(model, photo, mask[0], grid=(0.0, 1.0))
+    assert scores.shape == (1, 2) and float(alphas[0]) == (0.0, 1.0)[int(scores[0].argmin())]
+    with pytest.raises(ValueError, match="unknown criterion"):
+        choose_alpha(model, photo, mask[0], criterion="vibes")

@@ -106,7 +106,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     knob.add_argument(
         "--auto",
         action="store_true",
-        help="pick alpha for this image: the fill whose detail matches its surroundings",
+        help="pick alpha for this image: the fill that continues the known pixels across the hole's edge best",
     )
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
@@ -515,7 +515,7 @@ def cmd_complete(args) -> int:
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
-        print(f"auto alpha {best:g} (detail gap per alpha, lower is better: {listing})")
+        print(f"auto alpha {best:g} (seam per alpha, lower is better: {listing})")
     else:
         settings = _alpha_settings(args, model)
     out_dir = Path(args.out)

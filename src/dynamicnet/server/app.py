@@ -83,7 +83,7 @@ def explain(meta: dict) -> str:
         target = next(iter(tuned.values()), "the tuned objective")
         return (
             f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
-            f"'{target}'; 'auto' picks the alpha whose fill matches the detail around the hole."
+            f"'{target}'; 'auto' picks the alpha whose fill continues the photo most smoothly across the hole's edge."
         )
     if meta.get("variant") == "dual":
         return (
@@ -131,7 +131,7 @@ class CompleteRequest(BaseModel):
     model: str
     mask: str = Field(description="PNG data URL of the hole: white or opaque = missing")
     alpha: float = 0.0
-    auto: bool = Field(False, description="choose alpha for this image (detail consistency); ignores alpha")
+    auto: bool = Field(False, description="choose alpha for this image (smallest seam); ignores alpha")
     max_side: int | None = Field(
         None, ge=8, le=8192, description="shrink first (completion works best small)"
     )
