@@ -106,7 +106,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     knob.add_argument(
         "--auto",
         action="store_true",
-        help="pick alpha for this image: the fill that continues the known pixels across the hole's edge best",
+        help="pick alpha for this image: the fill that best continues the pixels around the hole",
     )
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(

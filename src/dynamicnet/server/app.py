@@ -83,7 +83,8 @@ def explain(meta: dict) -> str:
         target = next(iter(tuned.values()), "the tuned objective")
         return (
             f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
-            f"'{target}'; 'auto' picks the alpha whose fill continues the photo most smoothly across the hole's edge."
+            f"'{target}'; 'auto' picks the alpha whose fill continues the photo most smoothly "
+            "across the hole's edge."
         )
     if meta.get("variant") == "dual":
         return (
