@@ -219,6 +219,11 @@ def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, ca
     assert main([*args, "--auto", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "auto alpha" in printed and (out / "in_auto.png").is_file()
+    assert main([*args, "--alpha", "1", "--work-side", "16", "--out", str(tmp_path / "small")]) == 0
+    small = np.asarray(Image.open(tmp_path / "small" / "in_alpha=1.png"))
+    assert np.array_equal(small[known], photo[known]) and not np.array_equal(small[~known], done[~known])
+    assert main([*args, "--work-side", "-3", "--out", str(out)]) == 2
+    assert "--work-side must be 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -332,3 +337,43 @@ def test_blind_criteria_prefer_the_fill_that_matches_its_surroundings():
     assert scores.shape == (1, 2) and float(alphas[0]) == (0.0, 1.0)[int(scores[0].argmin())]
     with pytest.raises(ValueError, match="unknown criterion"):
         choose_alpha(model, photo, mask[0], criterion="vibes")
+
+
+def test_masks_from_editors_batches_and_dtypes():
+    opaque = np.zeros((8, 10, 4), np.uint8)
+    opaque[..., 3] = 255  # an opaque black layer with a white hole, as editors export
+    opaque[2:4, 3:7, :3] = 255
+    with_alpha = Image.fromarray(opaque, "RGBA")
+    from dynamicnet.data.masks import mask_values
+
+    assert (mask_values(with_alpha) >= 128).sum() == 8
+    with pytest.raises(MaskError, match="divide a 0-255 mask by 255"):
+        check_mask(torch.full((1, 8, 8), 255.0), 8, 8)
+    two = torch.zeros(2, 1, 8, 8)
+    two[0, :, 2:4, 2:4] = 1
+    with pytest.raises(MaskError, match="mask of image 1 marks no pixel"):
+        check_mask(two, 8, 8)
+    model = random_model()
+    x = torch.rand(2, 3, 16, 16)
+    with pytest.raises(MaskError, match="3 masks for 2 images"):
+        model(x, mask=centre_square(16, 16)[None].expand(3, 1, 16, 16))
+    half = model(x.half(), alpha=0.5, mask=centre_square(16, 16))
+    assert half.dtype == torch.float16
+    assert torch.allclose(half.float(), model(x, alpha=0.5, mask=centre_square(16, 16)), atol=2e-3)
+
+
+def test_complete_fills_at_the_training_scale_and_pastes_back():
+    from dynamicnet.apps.completion import complete, training_side
+
+    model = random_model()
+    model.config["recipe"] = {"data": {"photos": "p", "crop": 16, "resize": 24}}
+    assert training_side(model.config) == 24
+    x = torch.rand(1, 3, 60, 90)
+    mask = torch.zeros(1, 1, 60, 90)
+    mask[..., 20:40, 30:60] = 1
+    out = complete(model, x, mask, alpha=1.0)
+    known = mask.expand_as(x) == 0
+    assert out.shape == x.shape and torch.equal(out[known], x[known])
+    full = complete(model, x, mask, alpha=1.0, side=None)
+    assert torch.equal(full, model(x, alpha=1.0, mask=mask))
+    assert not torch.allclose(out, full)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import AlphaLike, attach, map_tensors
-from ..data.masks import check_mask
+from ..data.masks import MaskError, check_mask
 from ..networks.blocks import ConvTuningBlock
 from ..networks.completion import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_channels
 from .base import AppModel
@@ -61,8 +61,12 @@ class CompletionModel(AppModel):
         mask = check_mask(mask.to(x.device), h, w)
         if mask.dim() == 3:
             mask = mask[None]
-        mask = mask.to(x.dtype).expand(x.shape[0], 1, h, w)
-        return torch.where(mask > 0.5, self.fill(x, mask, alpha), x)
+        if mask.shape[0] not in (1, x.shape[0]):
+            raise MaskError(f"{mask.shape[0]} masks for {x.shape[0]} images (give one, or one per image)")
+        dtype = next(self.parameters()).dtype  # fp16/bf16/fp64 images work too; the net runs in its own
+        mask = mask.to(dtype).expand(x.shape[0], 1, h, w)
+        filled = self.fill(x.to(dtype), mask, alpha).to(x.dtype)
+        return torch.where(mask > 0.5, filled, x)
 
     def fill(self, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         """The network's prediction for every pixel (used inside the hole only); no checks."""
@@ -82,6 +86,48 @@ class CompletionModel(AppModel):
             alpha = map_tensors(alpha, pad_map)
         y = torch.tanh(self.net(inside, alpha=alpha)[..., :h, :w])
         return ((y + 1) / 2).to(x.dtype)
+
+
+def training_side(config: dict) -> int | None:
+    """The shorter side of the images the model was trained on (None if unknown)."""
+    data = (config.get("recipe") or {}).get("data") or {}
+    if "photos" in data:
+        return data.get("resize") or data.get("crop")
+    return data.get("size") if "faces" in data else None
+
+
+def at_working_scale(x: Tensor, mask: Tensor, side: int | None) -> tuple[Tensor, Tensor]:
+    """``x`` (N, 3, H, W) and ``mask`` (N or 1, 1, H, W) shrunk so the shorter side is ``side``
+    (unchanged if already that small). A small pixel is missing if any pixel under it is."""
+    h, w = x.shape[-2:]
+    if side is None or min(h, w) <= side:
+        return x, mask
+    scale = side / min(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    small = F.interpolate(x, size=size, mode="area")
+    return small, (F.interpolate(mask.to(x.dtype), size=size, mode="area") > 0).to(x.dtype)
+
+
+@torch.no_grad()
+def complete(
+    model: CompletionModel, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0, side: int | None = -1
+) -> Tensor:
+    """Complete ``x`` at the model's working scale and paste the fill, enlarged, into the
+    full-size image: the known pixels stay exact at any resolution.
+
+    A completion network only knows the scale it was trained at: a photo at full resolution
+    gives it a hole many times larger than any it saw. ``side`` is the shorter side to work
+    at: -1 (default) for the training scale, None for full resolution.
+    """
+    if mask.dim() == 3:
+        mask = mask[None]
+    side = training_side(model.config) if side == -1 else side
+    small, small_mask = at_working_scale(x, check_mask(mask, *x.shape[-2:]), side)
+    filled = model(small, alpha=alpha, mask=small_mask)
+    if small is x:
+        return filled
+    up = F.interpolate(filled, size=x.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+    return torch.where(mask.expand_as(x[:, :1]) > 0.5, up, x)
 
 
 def build(config: dict) -> CompletionModel:

@@ -110,6 +110,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
+        "--work-side", type=int, metavar="N",
+        help="fill at this shorter side and paste the fill into the full image (default: the model's "
+        "training scale; 0: full resolution)",
+    )  # fmt: skip
+    p.add_argument(
         "--sheet", action="store_true", help="also write sheet.png: the input with its hole, then each output"
     )
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
@@ -495,6 +500,7 @@ def cmd_complete(args) -> int:
     import torch
 
     from .. import load
+    from ..apps.completion import at_working_scale, complete, training_side
     from ..data.images import atomic_save, read_image, tensor_to_pil, write_image
     from ..data.masks import parse_box, read_mask
     from ..data.sheet import contact_sheet
@@ -510,8 +516,11 @@ def cmd_complete(args) -> int:
     h, w = image.shape[-2:]
     mask = parse_box(args.box, h, w) if args.box else read_mask(args.mask, h, w)
     x, m = image[None].to(device), mask[None].to(device)
+    if args.work_side is not None and args.work_side < 0:
+        raise CommandError("--work-side must be 0 (full resolution) or a side in pixels")
+    side = training_side(model.config) if args.work_side is None else (args.work_side or None)
     if args.auto:
-        chosen, gaps = choose_alpha(model, x, m)
+        chosen, gaps = choose_alpha(model, *at_working_scale(x, m, side))
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
@@ -527,8 +536,7 @@ def cmd_complete(args) -> int:
     shown = torch.where(mask > 0.5, torch.full_like(image, 0.5), image)
     row = [tensor_to_pil(shown)]
     for spec, alpha in settings:
-        with torch.no_grad():
-            y = model(x, alpha=alpha, mask=m)[0].cpu()
+        y = complete(model, x, m, alpha, side)[0].cpu()
         label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
         target = out_dir / f"{stem}_{label}.png"
         write_image(y, target)

@@ -99,11 +99,17 @@ def read_mask(path: str | Path, h: int, w: int) -> Tensor:
         raise MaskError(f"mask {err}") from None
     if img.size != (w, h):
         raise MaskError(f"mask {path}: it is {img.size[0]}x{img.size[1]} but the image is {w}x{h}")
-    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-        values = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3]
-    else:
-        values = np.asarray(img.convert("L"), dtype=np.float32)
-    return check_mask(torch.from_numpy((values >= 128).astype(np.float32))[None], h, w)
+    return check_mask(torch.from_numpy((mask_values(img) >= 128).astype(np.float32))[None], h, w)
+
+
+def mask_values(img: Image.Image) -> np.ndarray:
+    """0-255 per pixel, high = missing: the alpha channel where it varies (a hole painted on a
+    transparent layer), else the grey level (white on black, as editors export masks)."""
+    if img.mode in ("RGBA", "LA", "PA", "P") or "transparency" in img.info:
+        alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3]
+        if alpha.min() < alpha.max():
+            return alpha
+    return np.asarray(img.convert("L"), dtype=np.float32)
 
 
 def check_mask(mask: Tensor, h: int, w: int) -> Tensor:
@@ -113,11 +119,14 @@ def check_mask(mask: Tensor, h: int, w: int) -> Tensor:
     if tuple(mask.shape[-2:]) != (h, w):
         raise MaskError(f"the mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {w}x{h}")
     if not torch.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
-        raise MaskError("mask values must lie in [0, 1] (1 = missing)")
+        hint = " (divide a 0-255 mask by 255)" if mask.max() == 255 else ""
+        raise MaskError(f"mask values must lie in [0, 1] (1 = missing){hint}")
     mask = (mask >= 0.5).to(mask.dtype if mask.is_floating_point() else torch.float32)
     missing = mask.flatten(1).sum(1) if mask.dim() == 4 else mask.sum()[None]
-    if (missing == 0).any():
-        raise MaskError("the mask marks no pixel as missing: nothing to complete")
-    if (missing == h * w).any():
-        raise MaskError("the mask marks every pixel as missing: there is nothing to complete from")
+    for count, problem in ((0, "no pixel as missing: nothing to complete"),
+                           (h * w, "every pixel as missing: there is nothing to complete from")):  # fmt: skip
+        bad = (missing == count).nonzero().flatten().tolist()
+        if bad:
+            which = f" of image {bad[0]}" if len(missing) > 1 else ""
+            raise MaskError(f"the mask{which} marks {problem}")
     return mask

@@ -25,9 +25,10 @@ from fastapi.responses import HTMLResponse, Response
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 
+from ..apps.completion import at_working_scale, complete, training_side
 from ..core import AlphaError
-from ..data.images import ImageReadError, pil_to_tensor, tensor_to_pil, to_rgb8
-from ..data.masks import MaskError, check_mask
+from ..data.images import ImageReadError, tensor_to_pil, to_rgb8
+from ..data.masks import MaskError, check_mask, mask_values
 from ..data.sheet import tile
 from ..errors import DynamicNetError, one_line
 from ..inference import Renderer
@@ -184,15 +185,18 @@ def _alpha_map(data_url: str, size: tuple[int, int], what: str = "alpha_map") ->
         raise HTTPException(422, f"{what} must be a data: URL of an image")
     try:
         raw = base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise HTTPException(422, f"{what}: the data URL does not hold base64 data") from None
+    try:
         with Image.open(io.BytesIO(raw)) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise HTTPException(413, f"{what} has too many pixels")
-            grey = im.getchannel("A") if "A" in im.getbands() else im.convert("L")
-            strength = pil_to_tensor(grey.convert("RGB"))[:1]
-    except HTTPException:
-        raise
+            values = mask_values(im)  # the alpha channel where painted on a transparent layer
+    except UnidentifiedImageError:
+        raise HTTPException(422, f"{what} is not an image (send a PNG data URL)") from None
     except (OSError, ValueError) as err:
-        raise HTTPException(422, f"{what} is not a readable image ({err})") from err
+        raise HTTPException(422, f"{what} is not a readable image ({type(err).__name__})") from None
+    strength = torch.from_numpy(values / 255.0).float()[None]
     return F.interpolate(strength[None], size=size, mode="bilinear", align_corners=False)
 
 
@@ -320,7 +324,7 @@ def create_app(
         return _png(tile(images))
 
     @app.post("/api/complete")
-    def complete(request: CompleteRequest) -> Response:
+    def fill_hole(request: CompleteRequest) -> Response:
         """The photo with the painted hole filled at ``alpha`` (or the auto alpha, sent back in
         the ``X-Alpha`` header)."""
         model = loaded(request.model, "completion")
@@ -337,8 +341,12 @@ def create_app(
                 hole = check_mask(painted, *image.shape[-2:])
             except MaskError as err:
                 raise HTTPException(422, str(err)) from err
-            alpha = float(choose_alpha(model, image, hole)[0][0]) if request.auto else request.alpha
-            response = _png(model(image, alpha=alpha, mask=hole)[0])
+            side = training_side(model.config)  # fill at the training scale, paste into this size
+            if request.auto:
+                alpha = float(choose_alpha(model, *at_working_scale(image, hole[None], side))[0][0])
+            else:
+                alpha = request.alpha
+            response = _png(complete(model, image, hole, alpha, side)[0])
         response.headers["X-Alpha"] = f"{alpha:g}"
         return response
 
