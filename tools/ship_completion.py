@@ -84,11 +84,21 @@ def main(argv=None) -> None:
             f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if k != "name" and v)
             for stage, o in meta["objectives"].items()
         ),
-        "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages) + f"; batch {d['batch']}",
+        "- Steps: "
+        + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages)
+        + f"; batch {d['batch']}",
         f"- Recipe: `recipes/{meta['recipe_file']}`; command: `dynamicnet train recipes/{meta['recipe_file']}`, "
         f"then `python tools/ship_completion.py runs/{recipe.name} ...`",
         f"- {step_seconds(run):.3f} s per step (median), precision {meta['training']['precision']}, on "
         f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
+        "",
+        "## Limits",
+        "",
+        f"- It fills holes at the training scale ({d['resize'] or d['crop']} px on the shorter side); "
+        "`dynamicnet complete` and the demo shrink a larger photo to that, fill, and paste the enlarged "
+        "fill back, so large holes in large photos come out soft.",
+        f"- It was trained on {d['mask']} holes; thin brush strokes can come out with a colour cast, "
+        "and the fills are blurry at every alpha (minutes of training on 63 photos).",
         "",
         "## Held-out photos, a centred hole, across alpha",
         "",
