@@ -87,7 +87,8 @@ def main(argv=None) -> None:
         "- Steps: "
         + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages)
         + f"; batch {d['batch']}",
-        f"- Recipe: `recipes/{meta['recipe_file']}`; command: `dynamicnet train recipes/{meta['recipe_file']}`, "
+        f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
+        f"`dynamicnet train recipes/{meta['recipe_file']}`, "
         f"then `python tools/ship_completion.py runs/{recipe.name} ...`",
         f"- {step_seconds(run):.3f} s per step (median), precision {meta['training']['precision']}, on "
         f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
