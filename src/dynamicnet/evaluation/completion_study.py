@@ -79,7 +79,10 @@ class CompletionStudy:
                 f"{self.recipe.path}: this study measures completion recipes, not {self.recipe.task!r}"
             )
         if self.quick:
+            if self.model is not None:
+                raise EvaluationError("--quick trains its own tiny model from the recipe: leave out --model")
             self.recipe = shrink_recipe(self.recipe, QUICK["steps"], crop=QUICK["crop"], batch=QUICK["batch"])
+            self.recipe.data["perceptual"] = self.perceptual  # no download just to check the pipeline
         defaults = QUICK if self.quick else {"knob_points": 11, "images": 60, "m": DEFAULT_M}
         self.knob_points = defaults["knob_points"] if self.knob_points is None else self.knob_points
         self.images = defaults["images"] if self.images is None else self.images
@@ -362,7 +365,8 @@ def write_report(results: dict, out: Path, pictures: Image.Image) -> Path:
     holes = f"{results['holes']['mask']} ({results['holes']['hole']:g} of the side)"
     text = f"""# Completion study: {results["recipe"]}
 
-{results["images"]} held-out images at {results["size"]} px; holes: {holes}.
+{results["images"]} held-out images at {results["size"]} px; holes: {holes}; perceptual distance on
+VGG16 features ({results["perceptual"].get("source", "?")} weights).
 Mean over the images. "best single alpha" is the one alpha that is best on average; the
 oracle picks each image's best alpha with the ground truth; auto picks it without, by the
 smallest colour step across the hole's edge (seam, what `--auto` uses) or by matching the
