@@ -78,6 +78,7 @@ def draw_mask(kind: str, rng: np.random.Generator, h: int, w: int, fraction: flo
 
 def parse_box(text: str, h: int, w: int) -> Tensor:
     """``x,y,w,h`` in pixels (x, y the top-left corner) as a mask for an ``h`` x ``w`` image."""
+    text = text.strip()
     try:
         x, y, bw, bh = (int(v) for v in text.split(","))
     except ValueError:

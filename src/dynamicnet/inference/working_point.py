@@ -88,7 +88,7 @@ def choose_alpha(
         raise ValueError(f"unknown criterion {criterion!r} (use {', '.join(CRITERIA)})")
     if mask.dim() == 3:
         mask = mask[None]
-    mask = mask.expand(x.shape[0], 1, *x.shape[-2:])
+    mask = (mask >= 0.5).to(x.dtype).expand(x.shape[0], 1, *x.shape[-2:])  # as the model reads it
     score = CRITERIA[criterion]
     scores = torch.stack([score(model(x, alpha=float(a), mask=mask), mask) for a in grid], dim=1)
     best = scores.argmin(dim=1)
