@@ -1,0 +1,123 @@
+"""Every entry point against the hostile-file corpus (tests/hostile_files.py): one line and
+exit 2 (or success where the input is merely odd), a 4xx from the server, never a traceback,
+never a half-written output, never an unpickled payload."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dynamicnet.cli.main import main
+from dynamicnet.server import create_app
+
+_spec = importlib.util.spec_from_file_location(
+    "hostile_files", Path(__file__).parents[1] / "hostile_files.py"
+)
+hostile = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hostile)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    return {"images": hostile.images(root / "images"), "models": hostile.model_files(root / "models"),
+            "recipes": hostile.recipes(root / "recipes"), "root": root}  # fmt: skip
+
+
+def _check_cli(code: int, err: str, expected: str, out_dir: Path, stem: str) -> None:
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+    allowed = {"ok": {0}, "bad": {2}, "either": {0, 2}}[expected]
+    assert code in allowed, (code, err)
+    if out_dir.exists():
+        assert not [p for p in out_dir.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
+        if code == 2:
+            assert not list(out_dir.glob(f"{stem}_*")), "a refused input left an output behind"
+    if code == 0:
+        assert list(out_dir.glob(f"{stem}_*.png")), "success without an output"
+
+
+def test_the_corpus_is_what_the_tests_name(corpus):
+    assert sorted(corpus["images"]) == sorted(hostile.IMAGE_NAMES)
+    assert all(p.is_file() for p, _ in corpus["images"].values())
+
+
+@pytest.mark.parametrize("name", hostile.IMAGE_NAMES)
+def test_stylize_and_complete_take_every_odd_image(
+    name, corpus, tiny_model_file, tiny_completion_file, tmp_path, capsys
+):
+    path, expected = corpus["images"][name]
+    out = tmp_path / "styled"
+    code = main(["stylize", str(path), "--model", str(tiny_model_file), "--alpha", "0.5", "--out", str(out)])
+    _check_cli(code, capsys.readouterr().err, expected, out, path.stem)
+    out = tmp_path / "filled"
+    code = main(
+        ["complete", str(path), "--box", "0,0,1,1", "--model", str(tiny_completion_file), "--out", str(out)]
+    )
+    err = capsys.readouterr().err
+    if code == 2 and "every pixel as missing" in err:  # a 1x1 image: the box is the whole image
+        expected = "bad"
+    _check_cli(code, err, expected, out, path.stem)
+
+
+def test_the_server_answers_every_odd_upload_with_200_or_4xx(corpus, tiny_model_file):
+    with TestClient(create_app({"tiny": tiny_model_file}, precision="fp32")) as client:
+        for name, (path, expected) in corpus["images"].items():
+            r = client.post("/api/images", files={"file": (path.name, path.read_bytes(), "image/png")})
+            if expected == "ok" or (expected == "either" and r.status_code == 200):
+                assert r.status_code == 200, (name, r.text)
+                render = client.post(
+                    "/api/render", json={"image": r.json()["id"], "model": "tiny", "max_side": 64}
+                )
+                assert render.status_code == 200, (name, render.text)
+            else:
+                assert 400 <= r.status_code < 500 and r.json()["detail"], (name, r.status_code, r.text)
+
+
+@pytest.mark.parametrize("verb", ["info", "stylize", "export"])
+def test_model_files_that_are_not_ours_are_refused_and_never_unpickled(verb, corpus, tmp_path, capsys):
+    photo = corpus["images"]["one-pixel"][0]
+    for name, (path, _) in corpus["models"].items():
+        args = {
+            "info": ["info", str(path)],
+            "stylize": ["stylize", str(photo), "--model", str(path), "--out", str(tmp_path / "o")],
+            "export": ["export", "onnx", str(path), "--out", str(tmp_path / "m.onnx")],
+        }[verb]
+        code, err = main(args), capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, (name, err)
+    assert not (corpus["root"] / "models" / "PWNED").exists()
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_importing_a_pickle_payload_never_runs_it(corpus, tmp_path, capsys):
+    payload = corpus["models"]["pickle-payload"][0]
+    code = main(
+        ["import-official", str(payload), "--variant", "normal", "--out", str(tmp_path / "m.safetensors")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (corpus["root"] / "models" / "PWNED").exists()
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("verb", ["train", "evaluate"])
+def test_malformed_recipes_are_one_line_errors(verb, corpus, tmp_path, capsys):
+    for name, path in corpus["recipes"].items():
+        args = (
+            ["train", str(path), "--out", str(tmp_path / name)]
+            if verb == "train"
+            else [
+                "evaluate",
+                "objective-space",
+                str(path),
+                "--photos",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / name),
+            ]
+        )
+        code, err = main(args), capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, (name, err)
+        assert not (tmp_path / name / "checkpoint.pt").exists()
