@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from ..devices import resolve_device
 from ..errors import DynamicNetError
 from ..io.model_file import save_model
 from ..perceptual.sources import SOURCES, describe, perceptual_identity
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_latest, previous_path, remove_stale_temporaries, save_checkpoint
 from .recipe import Recipe
 from .stages import Stage
 
@@ -138,16 +139,15 @@ def train(
         raise TrainingError("--stop-after-steps must be at least 1")
 
     ckpt = None
-    if ckpt_path.exists():
+    if ckpt_path.exists() or previous_path(ckpt_path).exists():
         if not resume:
             raise TrainingError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-        try:
-            ckpt = load_checkpoint(ckpt_path)
-            ckpt["recipe_hash"], ckpt["stage"], ckpt["step"], ckpt["model"]  # noqa: B018 - presence check
-        except Exception as err:  # noqa: BLE001 - any damage means the same thing to the user
-            raise TrainingError(
-                f"{ckpt_path} is damaged ({type(err).__name__}); move it away to start over"
-            ) from err
+        remove_stale_temporaries(out_dir)  # left by a write that was killed
+        ckpt, used, problem = load_latest(ckpt_path)
+        if ckpt is None:
+            raise TrainingError(f"{problem}; move {out_dir} away to start over")
+        if problem:
+            print(f"warning: {problem}; resuming from {used.name} instead", file=sys.stderr)
         if ckpt["recipe_hash"] != recipe.hash:
             raise TrainingError(
                 f"{ckpt_path} was made by a different version of {recipe.path.name}; "
