@@ -25,6 +25,7 @@ Coefficient = Union[float, Tensor]
 AlphaLike = Union[Real, Tensor, Sequence["AlphaLike"], Mapping[str, "AlphaLike"]]
 
 VARIANTS = ("single", "dual", "multi")
+MAX_ALPHA = 1000.0  # models are trained on [0, 1] or [-1, 1]; this far out, outputs are noise or overflow
 
 
 class AlphaError(DynamicNetError, ValueError):
@@ -38,6 +39,8 @@ def _check_leaf(value: object, where: str) -> Coefficient:
         value = float(value)
         if not math.isfinite(value):
             raise AlphaError(f"{where}: alpha must be finite, got {value}")
+        if abs(value) > MAX_ALPHA:
+            raise AlphaError(f"{where}: alpha must lie within +-{MAX_ALPHA:g}, got {value:g}")
         return value
     if isinstance(value, Tensor):
         if not (value.is_floating_point() or value.dtype in (torch.int32, torch.int64)):
@@ -49,6 +52,8 @@ def _check_leaf(value: object, where: str) -> Coefficient:
         value = value if value.is_floating_point() else value.float()
         if not torch.jit.is_tracing() and not bool(torch.isfinite(value).all()):
             raise AlphaError(f"{where}: alpha tensor has non-finite values")
+        if not torch.jit.is_tracing() and value.numel() and float(value.abs().max()) > MAX_ALPHA:
+            raise AlphaError(f"{where}: alpha values must lie within +-{MAX_ALPHA:g}")
         return value
     raise AlphaError(f"{where}: alpha must be a number, tensor, list or dict, got {type(value)}")
 
