@@ -246,6 +246,10 @@ def test_train_stop_resume_and_damaged_checkpoint(capsys, recipe, tmp_path):
     code, stdout, _ = run(capsys, "train", recipe, "--out", out, "--resume", "--no-progress")
     assert code == 0 and "already trained" in stdout
     (out / "checkpoint.pt").write_bytes(b"garbage")
+    code, _, err = run(capsys, "train", recipe, "--out", out, "--resume", "--no-progress")
+    assert code == 0 and "warning: checkpoint.pt is damaged" in err  # the previous one takes over
+    (out / "checkpoint.pt").write_bytes(b"garbage")
+    (out / "checkpoint.prev.pt").write_bytes(b"garbage")
     code, _, err = run(capsys, "train", recipe, "--out", out, "--resume")
     assert code == 2 and "is damaged" in err and err.count("\n") == 1
 
