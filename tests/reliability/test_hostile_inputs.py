@@ -121,3 +121,46 @@ def test_malformed_recipes_are_one_line_errors(verb, corpus, tmp_path, capsys):
         code, err = main(args), capsys.readouterr().err
         assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, (name, err)
         assert not (tmp_path / name / "checkpoint.pt").exists()
+
+
+def test_the_brush_alpha_map_takes_every_odd_image(corpus, tiny_model_file):
+    import base64
+
+    with TestClient(create_app({"tiny": tiny_model_file}, precision="fp32")) as client:
+        photo = client.get("/api/samples").json()[0]["id"]
+        for name, (path, expected) in corpus["images"].items():
+            url = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+            body = {"image": photo, "model": "tiny", "alpha": 1.0, "alpha_map": url, "max_side": 64}
+            r = client.post("/api/render", json=body)
+            if expected == "ok":
+                assert r.status_code == 200, (name, r.text)
+            else:
+                assert r.status_code == 200 or (400 <= r.status_code < 500 and r.json()["detail"]), (
+                    name,
+                    r.text,
+                )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "{gan}", "--n", "0", "--out", "{out}"],
+        ["generate", "{gan}", "--n", "-3", "--out", "{out}"],
+        ["generate", "{gan}", "--seed", "-1", "--out", "{out}"],
+        ["generate", "{gan}", "--alpha", "nan", "--out", "{out}"],
+        ["generate", "{gan}", "--alpha", "1e9", "--out", "{out}"],
+        ["generate", "{gan}", "--animate", "{out}/x.txt", "--out", "{out}"],
+        ["generate", "{photo}", "--out", "{out}"],
+        ["data", "avatars", "--out", "{out}", "--n", "0"],
+        ["data", "avatars", "--out", "{out}", "--n", "-5"],
+        ["data", "avatars", "--out", "{file}", "--n", "2"],
+        ["data", "avatars", "--out", "{out}", "--n", "2", "--seed", "-1"],
+    ],
+)
+def test_odd_generate_and_data_arguments_are_one_line_errors(args, corpus, tiny_gan_file, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    photo = corpus["images"]["one-pixel"][0]
+    args = [a.format(gan=tiny_gan_file, out=tmp_path / "out", photo=photo, file=blocker) for a in args]
+    code, err = main(args), capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -393,6 +393,8 @@ def cmd_generate(args) -> int:
     settings = _alpha_settings(args, model)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.seed < 0:
+        raise CommandError(f"--seed must be 0 or more, got {args.seed}")
     z = model.latents(args.n, args.seed).to(device)
     rows = []
     with torch.no_grad():
@@ -428,6 +430,8 @@ def cmd_data(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise CommandError("--workers must be at least 1")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be 0 or more, got {args.seed}")
     out = write_avatar_set(args.out, args.n, args.seed, workers=args.workers, progress=not args.no_progress)
     print(f"wrote {args.n} faces to {out} with the attributes {', '.join(ATTRIBUTES)}")
     return 0

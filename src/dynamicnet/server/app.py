@@ -194,6 +194,8 @@ def _alpha_map(data_url: str, size: tuple[int, int], what: str = "alpha_map") ->
             values = mask_values(im)  # the alpha channel where painted on a transparent layer
     except UnidentifiedImageError:
         raise HTTPException(422, f"{what} is not an image (send a PNG data URL)") from None
+    except Image.DecompressionBombError:
+        raise HTTPException(413, f"{what} claims too many pixels") from None
     except (OSError, ValueError) as err:
         raise HTTPException(422, f"{what} is not a readable image ({type(err).__name__})") from None
     strength = torch.from_numpy(values / 255.0).float()[None]
