@@ -177,3 +177,47 @@ def tiny_completion_file(tmp_path_factory) -> Path:
             p.normal_(0, 0.2)
     model.config["description"] = "tiny random completion model"
     return dynamicnet.save(model, tmp_path_factory.mktemp("completion") / "fill.safetensors")
+
+
+COMPLETION_RECIPE = """
+name = "tiny-completion"
+task = "completion"
+seed = 1
+perceptual = "random"
+[data]
+photos = "{photos}"
+crop = 32
+batch = 2
+mask = "{mask}"
+[model]
+width = 8
+ndf = 8
+[train]
+checkpoint_every = 1
+log_every = 1
+[objectives.smooth]
+l1 = 1.0
+[objectives.sharp]
+l1 = 1.0
+perceptual = 0.5
+adversarial = 0.1
+[main]
+objective = "smooth"
+steps = {main}
+[[tune]]
+objective = "sharp"
+steps = {tune}
+"""
+
+
+def write_completion_recipe(folder: Path, photos: Path, mask: str = "box", steps=(3, 3)) -> Path:
+    path = folder / "completion.toml"
+    path.write_text(COMPLETION_RECIPE.format(photos=photos, mask=mask, main=steps[0], tune=steps[1]))
+    return path
+
+
+@pytest.fixture(scope="session")
+def completion_recipe():
+    """``write(folder, photos, mask="box", steps=(3, 3))``: a tiny completion recipe with an
+    adversarial and perceptual block objective."""
+    return write_completion_recipe

@@ -17,42 +17,6 @@ from dynamicnet.training.checkpoint import load_checkpoint
 from dynamicnet.training.recipe import Recipe, RecipeError
 from dynamicnet.training.trainer import train
 
-RECIPE = """
-name = "tiny-completion"
-task = "completion"
-seed = 1
-perceptual = "random"
-[data]
-photos = "{photos}"
-crop = 32
-batch = 2
-mask = "{mask}"
-[model]
-width = 8
-ndf = 8
-[train]
-checkpoint_every = 1
-log_every = 1
-[objectives.smooth]
-l1 = 1.0
-[objectives.sharp]
-l1 = 1.0
-perceptual = 0.5
-adversarial = 0.1
-[main]
-objective = "smooth"
-steps = 3
-[[tune]]
-objective = "sharp"
-steps = 3
-"""
-
-
-def write_completion_recipe(folder: Path, photos: Path, mask: str = "box") -> Path:
-    path = folder / "completion.toml"
-    path.write_text(RECIPE.format(photos=photos, mask=mask))
-    return path
-
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, tiny_recipe_in) -> Path:
@@ -60,9 +24,9 @@ def photos(tmp_path_factory, tiny_recipe_in) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, photos) -> Path:
+def trained(tmp_path_factory, photos, completion_recipe) -> Path:
     folder = tmp_path_factory.mktemp("completion-run")
-    return train(write_completion_recipe(folder, photos), folder / "run", progress=False)
+    return train(completion_recipe(folder, photos), folder / "run", progress=False)
 
 
 def random_model(width: int = 8) -> completion.CompletionModel:
@@ -165,8 +129,8 @@ def test_alpha_zero_is_the_main_network():
 
 
 # --- recipes and training ------------------------------------------------------------------
-def test_recipe_mistakes(tmp_path, photos):
-    good = write_completion_recipe(tmp_path, photos).read_text()
+def test_recipe_mistakes(tmp_path, photos, completion_recipe):
+    good = completion_recipe(tmp_path, photos).read_text()
     cases = [
         (good.replace('photos = "', 'faces = "x"\nphotos = "'), "either 'photos'"),
         (good.replace("adversarial = 0.1", "adversarial = -1"), "must be a number >= 0"),
@@ -184,8 +148,10 @@ def test_recipe_mistakes(tmp_path, photos):
             CompletionTraining(Recipe.load(path), torch.device("cpu"))
 
 
-def test_training_resumes_exactly_and_the_block_changes_the_fill(tmp_path, photos, trained):
-    recipe = write_completion_recipe(tmp_path, photos)
+def test_training_resumes_exactly_and_the_block_changes_the_fill(
+    tmp_path, photos, trained, completion_recipe
+):
+    recipe = completion_recipe(tmp_path, photos)
     run = tmp_path / "run"
     assert train(recipe, run, progress=False, stop_after_steps=2) is None  # inside phase 1
     assert train(recipe, run, resume=True, progress=False, stop_after_steps=2) is None  # inside phase 2
@@ -260,12 +226,12 @@ def test_complete_refuses_other_tasks(tiny_model_file, tmp_path, capsys):
 
 
 # --- evaluation ----------------------------------------------------------------------------
-def test_quick_completion_study_end_to_end(tmp_path, photos, capsys):
+def test_quick_completion_study_end_to_end(tmp_path, photos, capsys, completion_recipe):
     import json
 
     from dynamicnet.cli.main import main
 
-    recipe = write_completion_recipe(tmp_path, photos)
+    recipe = completion_recipe(tmp_path, photos)
     held_out = tmp_path / "held-out"
     held_out.mkdir()
     for i, f in enumerate(sorted(photos.glob("*.jpg"))[:2]):
@@ -300,7 +266,7 @@ def test_info_lists_the_objectives_terms(trained, capsys):
     assert "completion" in out and "tune:default (sharp)   l1 1, perceptual 0.5, adversarial 0.1" in out
 
 
-def test_trains_on_faces_in_celeba_layout_with_the_papers_centred_hole(tmp_path, photos):
+def test_trains_on_faces_in_celeba_layout_with_the_papers_centred_hole(tmp_path, photos, completion_recipe):
     rng = np.random.default_rng(0)
     faces = tmp_path / "faces"
     (faces / "img_align_celeba").mkdir(parents=True)
@@ -310,7 +276,7 @@ def test_trains_on_faces_in_celeba_layout_with_the_papers_centred_hole(tmp_path,
             faces / "img_align_celeba" / name
         )
     (faces / "list_attr_celeba.txt").write_text("6\nSmiling\n" + "".join(f"{n}  1\n" for n in names))
-    recipe = write_completion_recipe(tmp_path, photos, mask="centre")
+    recipe = completion_recipe(tmp_path, photos, mask="centre")
     text = recipe.read_text().replace(f'photos = "{photos}"', f'faces = "{faces}"\nsize = 32')
     recipe.write_text(text.replace("crop = 32\n", "").replace("steps = 3", "steps = 1"))
     model = dynamicnet.load(train(recipe, tmp_path / "run", progress=False))

@@ -31,44 +31,15 @@ def _progress(ckpt: Path) -> tuple[int, int]:
     return (-1, -1)
 
 
-COMPLETION = """
-name = "tiny-fill"
-task = "completion"
-seed = 1
-perceptual = "random"
-[data]
-photos = "{photos}"
-crop = 32
-batch = 2
-mask = "box"
-[model]
-width = 8
-ndf = 8
-[train]
-checkpoint_every = 1
-log_every = 1
-[objectives.smooth]
-l1 = 1.0
-[objectives.sharp]
-l1 = 1.0
-perceptual = 0.5
-adversarial = 0.1
-[main]
-objective = "smooth"
-steps = 2
-[[tune]]
-objective = "sharp"
-steps = 12
-"""
-
-
 @pytest.mark.parametrize("task", ["style", "completion"])
-def test_ten_random_kills_resume_to_the_same_weights(task, recipe, photo_dir, tmp_path, capsys):
+def test_ten_random_kills_resume_to_the_same_weights(
+    task, recipe, photo_dir, completion_recipe, tmp_path, capsys
+):
     if task == "style":
         text = recipe.read_text().replace("steps = 3", "steps = 12")
         recipe.write_text(text.replace("checkpoint_every = 2", "checkpoint_every = 1"))
     else:  # killed in the adversarial phase: its discriminator and hole counter must resume too
-        recipe.write_text(COMPLETION.format(photos=photo_dir))
+        recipe = completion_recipe(tmp_path, photo_dir, steps=(2, 12))
     out = tmp_path / "killed"
     ckpt = out / "checkpoint.pt"
     cmd = [
