@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from ship_model import ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
+from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
 
 import dynamicnet
 from dynamicnet.data.images import read_image, tensor_to_pil
@@ -29,12 +29,8 @@ ALPHAS = (0.0, 0.5, 1.0)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", help="run folder holding model.safetensors and log.jsonl")
-    p.add_argument("--name", help="shipped name (default: the run's recipe name)")
-    p.add_argument("--description", required=True, help="one line for 'dynamicnet models'")
+    p = ship_parser(__doc__, "one NVIDIA H200")
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate completion' for this model")
-    p.add_argument("--machine", default="one NVIDIA H200", help="where it was trained")
     return p
 
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import torch
-from ship_model import ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
+from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
 
 import dynamicnet
 from dynamicnet.data.celeba import read_face_table
@@ -27,16 +27,10 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", help="run folder holding model.safetensors and log.jsonl")
-    p.add_argument("--name", help="shipped name (default: the run's recipe name)")
-    p.add_argument("--description", required=True, help="one line for 'dynamicnet models'")
+    p = ship_parser(__doc__, "one thread of a 2-core Xeon with AMX, no GPU")
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate gan' for this model")
     p.add_argument("--n", type=int, default=12, help="faces per row of the sheet")
     p.add_argument("--seed", type=int, default=0, help="latent codes of the sheet")
-    p.add_argument(
-        "--machine", default="one thread of a 2-core Xeon with AMX, no GPU", help="where it was trained"
-    )
     return p
 
 

@@ -28,15 +28,22 @@ from dynamicnet.training.recipe import Recipe
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def ship_parser(doc: str, machine: str) -> argparse.ArgumentParser:
+    """The arguments every ship tool takes: the run, its shipped name and description, and
+    where it was trained."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="run folder holding model.safetensors and log.jsonl")
     p.add_argument("--name", help="shipped name (default: the run's recipe name)")
     p.add_argument("--description", required=True, help="one line for 'dynamicnet models'")
+    p.add_argument("--machine", default=machine, help="where it was trained")
+    return p
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = ship_parser(__doc__, "a 2-core Xeon with AMX, no GPU")
     p.add_argument("--sheet-side", type=int, default=512, help="render side of the held-out photos")
     p.add_argument("--cell", type=int, default=256, help="side of a contact-sheet cell")
     p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
-    p.add_argument("--machine", default="a 2-core Xeon with AMX, no GPU", help="where it was trained")
     return p
 
 
