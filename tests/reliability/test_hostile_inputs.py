@@ -5,6 +5,7 @@ never a half-written output, never an unpickled payload."""
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,16 @@ def test_the_corpus_is_what_the_tests_name(corpus):
     assert all(p.is_file() for p, _ in corpus["images"].values())
 
 
+HANG = 60  # seconds: far beyond any of these inputs' work; a case that takes longer hangs
+
+
 @pytest.mark.parametrize("name", hostile.IMAGE_NAMES)
 def test_stylize_and_complete_take_every_odd_image(
     name, corpus, tiny_model_file, tiny_completion_file, tmp_path, capsys
 ):
     path, expected = corpus["images"][name]
     out = tmp_path / "styled"
+    start = time.monotonic()
     code = main(["stylize", str(path), "--model", str(tiny_model_file), "--alpha", "0.5", "--out", str(out)])
     _check_cli(code, capsys.readouterr().err, expected, out, path.stem)
     out = tmp_path / "filled"
@@ -60,6 +65,7 @@ def test_stylize_and_complete_take_every_odd_image(
     if code == 2 and "every pixel as missing" in err:  # a 1x1 image: the box is the whole image
         expected = "bad"
     _check_cli(code, err, expected, out, path.stem)
+    assert time.monotonic() - start < HANG, "an odd input must never hang a command"
 
 
 def test_the_server_answers_every_odd_upload_with_200_or_4xx(corpus, tiny_model_file):
