@@ -82,6 +82,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument("--sheet", action="store_true", help="also write sheet.png: images x alphas")
     p.add_argument("--max-side", type=int, help="shrink inputs so the longer side is at most this")
+    p.add_argument(
+        "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
+        help="keep the photo's colours: luminance (default; the style's brightness, the photo's chroma) "
+        "or histogram (the style's channels remapped to the photo's histograms)",
+    )  # fmt: skip
     p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument(
@@ -456,6 +461,7 @@ def cmd_stylize(args) -> int:
     from ..data.sheet import contact_sheet
     from ..devices import resolve_device
     from ..inference import Renderer
+    from ..inference.color import preserve_color
     from .alpha_args import alpha_label
 
     if not args.images:
@@ -486,7 +492,10 @@ def cmd_stylize(args) -> int:
         row = []
         for spec, alpha in settings:  # the renderer reuses the alpha-independent layers per image
             y = renderer(image, alpha=alpha)
-            target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}.{args.format}"
+            color = ""
+            if args.preserve_color:
+                y, color = preserve_color(y, image, args.preserve_color), f"_color={args.preserve_color}"
+            target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}{color}.{args.format}"
             write_image(y, target)
             print(target)
             if args.sheet:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ from ..data.masks import MaskError, check_mask, mask_values
 from ..data.sheet import tile
 from ..errors import DynamicNetError, one_line
 from ..inference import Renderer
+from ..inference.color import preserve_color
 from ..inference.working_point import choose_alpha
 from ..io.model_file import load_model, read_metadata
 
@@ -67,6 +68,9 @@ class RenderRequest(BaseModel):
     alpha: float | list[float] | dict[str, float] = 0.0
     max_side: int | None = Field(None, ge=8, le=8192, description="shrink for previews")
     alpha_map: str | None = Field(None, description="PNG data URL; grey level = strength where painted")
+    preserve_color: Literal["luminance", "histogram"] | None = Field(
+        None, description="keep the photo's colours"
+    )
 
 
 def explain(meta: dict) -> str:
@@ -311,7 +315,10 @@ def create_app(
                     alpha = {k: strength * v for k, v in alpha.items()}
                 else:
                     alpha = strength * float(alpha)
-            return _png(fast(image, alpha=alpha).clamp(0, 1))
+            out = fast(image, alpha=alpha).clamp(0, 1)
+            if request.preserve_color:
+                out = preserve_color(out, image, request.preserve_color)
+            return _png(out)
 
     @app.post("/api/faces")
     def faces(request: FacesRequest) -> Response:
