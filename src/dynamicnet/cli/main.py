@@ -60,8 +60,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         "(overrides the recipe; see 'dynamicnet weights list')",
     )  # fmt: skip
 
-    p = verbs.add_parser("stylize", help="stylize images at one or more alphas")
-    p.add_argument("images", nargs="*", help="image files (before --alpha)")
+    p = verbs.add_parser("stylize", help="stylize images or folders at one or more alphas")
+    p.add_argument("images", nargs="*", help="image files or folders (before --alpha)")
+    p.add_argument(
+        "--recursive", "-r", action="store_true",
+        help="folders: also their subfolders (the output mirrors the tree)",
+    )  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="folders: no progress bar")
     p.add_argument("--model", "-m", required=True, help="model file (.safetensors) or shipped model name")
     p.add_argument(
         "--alpha",
@@ -456,6 +461,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_stylize(args) -> int:
+    from tqdm import tqdm
+
     from .. import load
     from ..data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
     from ..data.sheet import contact_sheet
@@ -475,38 +482,83 @@ def cmd_stylize(args) -> int:
     renderer = Renderer(model, precision=args.precision, device=device)
     if args.max_side is not None and args.max_side < 1:
         raise CommandError("--max-side must be positive")
-    inputs = []
-    for name in args.images:
-        image = read_image(name, max_side=args.max_side)
-        inputs.append((Path(name), image))
-    stems = [p.stem for p, _ in inputs]
-    if len(set(stems)) != len(stems):
-        raise ImageReadError("two inputs share a file name; stylize them into different --out folders")
     out_dir = Path(args.out)
+    jobs = _stylize_jobs(args, out_dir)  # (input file, output folder, from a folder?)
+    # Files named one by one are all read first: a bad one stops the run before any output.
+    named = {path: read_image(path, max_side=args.max_side) for path, _, walked in jobs if not walked}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
-    rows = []
-    for path, image in inputs:
+
+    def targets(path: Path, folder: Path) -> list[Path]:
+        color = f"_color={args.preserve_color}" if args.preserve_color else ""
+        return [
+            folder / f"{path.stem}_alpha={alpha_label(spec)}{color}.{args.format}" for spec, _ in settings
+        ]
+
+    rows, skipped, done = [], [], 0
+    folders = any(walked for _, _, walked in jobs)
+    bar = tqdm(jobs, desc="stylize", unit="image", disable=args.no_progress or not folders)
+    for path, folder, walked in bar:
+        outputs = targets(path, folder)
+        if walked and all(t.exists() for t in outputs) and not args.sheet:
+            done += 1  # finished by an earlier run: resume where it stopped
+            continue
+        try:
+            image = named[path] if not walked else read_image(path, max_side=args.max_side)
+        except ImageReadError as err:  # inside a folder: skip and count
+            skipped.append(str(err))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
         row = []
-        for spec, alpha in settings:  # the renderer reuses the alpha-independent layers per image
+        for (_, alpha), target in zip(settings, outputs):  # the renderer reuses the alpha-free layers
             y = renderer(image, alpha=alpha)
-            color = ""
             if args.preserve_color:
-                y, color = preserve_color(y, image, args.preserve_color), f"_color={args.preserve_color}"
-            target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}{color}.{args.format}"
+                y = preserve_color(y, image, args.preserve_color)
             write_image(y, target)
-            print(target)
+            tqdm.write(str(target)) if folders else print(target)
             if args.sheet:
                 row.append(tensor_to_pil(y))
         if args.sheet:
             rows.append([tensor_to_pil(image), *row])
-    if args.sheet:
+    if done:
+        print(f"{done} image(s) already stylized in {out_dir}: skipped")
+    if skipped:
+        print(
+            f"skipped {len(skipped)} unreadable file(s): "
+            + "; ".join(skipped[:3])
+            + (" ..." if len(skipped) > 3 else "")
+        )
+    if args.sheet and rows:
         sheet = contact_sheet(rows, ["input", *[f"alpha={s}" for s, _ in settings]])
         atomic_save(sheet, out_dir / "sheet.png")
         print(out_dir / "sheet.png")
     return 0
+
+
+def _stylize_jobs(args, out_dir: Path) -> list[tuple[Path, Path, bool]]:
+    """Each input image with its output folder; folders are walked (the output mirrors them)."""
+    from ..data.folder import PHOTO_SUFFIXES
+    from ..data.images import ImageReadError
+
+    jobs = []
+    for name in args.images:
+        path = Path(name)
+        if not path.is_dir():
+            jobs.append((path, out_dir, False))
+            continue
+        pattern = path.rglob("*") if args.recursive else path.glob("*")
+        found = sorted(f for f in pattern if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES)
+        if not found:
+            raise CommandError(
+                f"{path}: no image files{'' if args.recursive else ' (add --recursive for subfolders)'}"
+            )
+        jobs += [(f, out_dir / f.parent.relative_to(path), True) for f in found]
+    names = [(folder, f.stem) for f, folder, _ in jobs]
+    if len(set(names)) != len(names):
+        raise ImageReadError("two inputs share a file name; stylize them into different --out folders")
+    return jobs
 
 
 def cmd_complete(args) -> int:
