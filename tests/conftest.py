@@ -221,3 +221,42 @@ def completion_recipe():
     """``write(folder, photos, mask="box", steps=(3, 3))``: a tiny completion recipe with an
     adversarial and perceptual block objective."""
     return write_completion_recipe
+
+
+GAN_RECIPE = """
+name = "tiny-gan"
+task = "gan"
+seed = 2
+[data]
+faces = "{faces}"
+batch = 4
+[model]
+latent = 8
+ngf = 4
+ndf = 4
+[train]
+checkpoint_every = 1
+log_every = 1
+[main]
+subset = "{main}"
+steps = {main_steps}
+[[tune]]
+subset = "{tune}"
+steps = {tune_steps}
+"""
+
+
+def write_gan_recipe(
+    folder: Path, faces: Path, main: str = "Black_Hair | Brown_Hair", tune: str = "Blond_Hair", steps=(3, 3)
+) -> Path:
+    path = folder / "gan.toml"
+    text = GAN_RECIPE.format(faces=faces, main=main, tune=tune, main_steps=steps[0], tune_steps=steps[1])
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="session")
+def gan_recipe():
+    """``write(folder, faces, main=..., tune=..., steps=(3, 3))``: a tiny Dynamic DCGAN recipe
+    (latent 8, ngf 4) whose [[tune]] table comes last, so lines appended to it belong to it."""
+    return write_gan_recipe

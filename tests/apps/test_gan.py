@@ -16,44 +16,16 @@ from dynamicnet.data.avatars import write_avatar_set
 from dynamicnet.training.checkpoint import load_checkpoint
 from dynamicnet.training.trainer import train
 
-RECIPE = """
-name = "tiny-gan"
-task = "gan"
-seed = 2
-[data]
-faces = "{faces}"
-batch = 4
-[model]
-latent = 8
-ngf = 4
-ndf = 4
-[train]
-checkpoint_every = 1
-log_every = 1
-[main]
-subset = "{main}"
-steps = 3
-[[tune]]
-subset = "{tune}"
-steps = 3
-"""
-
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory) -> Path:
     return write_avatar_set(tmp_path_factory.mktemp("faces"), 40, seed=3, workers=1, progress=False)
 
 
-def write_gan_recipe(folder: Path, faces: Path, main="Black_Hair | Brown_Hair", tune="Blond_Hair") -> Path:
-    path = folder / "gan.toml"
-    path.write_text(RECIPE.format(faces=faces, main=main, tune=tune))
-    return path
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, faces) -> Path:
+def trained(tmp_path_factory, faces, gan_recipe) -> Path:
     folder = tmp_path_factory.mktemp("gan-run")
-    return train(write_gan_recipe(folder, faces), folder / "run", progress=False)
+    return train(gan_recipe(folder, faces), folder / "run", progress=False)
 
 
 def test_latent_shapes_range_and_errors():
@@ -79,8 +51,8 @@ def test_a_face_does_not_depend_on_its_batch(trained):
             assert torch.allclose(batch[i : i + 1], one, atol=1e-5)
 
 
-def test_alpha_zero_is_the_main_generator_and_resume_is_exact(tmp_path, faces, trained):
-    recipe = write_gan_recipe(tmp_path, faces)
+def test_alpha_zero_is_the_main_generator_and_resume_is_exact(tmp_path, faces, trained, gan_recipe):
+    recipe = gan_recipe(tmp_path, faces)
     run = tmp_path / "run"
     assert train(recipe, run, progress=False, stop_after_steps=2) is None  # inside phase 1
     assert train(recipe, run, resume=True, progress=False, stop_after_steps=1) is None  # phase 1 ends
@@ -125,16 +97,16 @@ def test_generate_writes_faces_sheet_and_animation(trained, tmp_path, capsys):
     ("main_subset", "message"),
     [("Purple_Hair", "unknown attribute 'Purple_Hair'"), ("Bald & Blond_Hair", "only 0 faces match")],
 )
-def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, message):
-    recipe = write_gan_recipe(tmp_path, faces, main=main_subset)
+def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, message, gan_recipe):
+    recipe = gan_recipe(tmp_path, faces, main=main_subset)
     assert main(["train", str(recipe), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()
 
 
-def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, trained, capsys):
-    text = write_gan_recipe(tmp_path, faces).read_text()
+def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, trained, capsys, gan_recipe):
+    text = gan_recipe(tmp_path, faces).read_text()
     smoothed = tmp_path / "smoothed.toml"
     smoothed.write_text(text.replace("[main]", "[adversary]\nreal_label = 0.9\n[main]") + "r1 = 1.0\n")
     run = train(smoothed, tmp_path / "smoothed", progress=False)

@@ -31,34 +31,9 @@ def _progress(ckpt: Path) -> tuple[int, int]:
     return (-1, -1)
 
 
-GAN_RECIPE = """
-task = "gan"
-seed = 2
-[data]
-faces = "{faces}"
-batch = 4
-[model]
-latent = 8
-ngf = 4
-ndf = 4
-[adversary]
-real_label = 0.9
-[train]
-checkpoint_every = 1
-log_every = 1
-[main]
-subset = "~Blond_Hair"
-steps = 2
-[[tune]]
-subset = "Blond_Hair"
-steps = 12
-r1 = 1.0
-"""
-
-
 @pytest.mark.parametrize("task", ["style", "completion", "gan"])
 def test_ten_random_kills_resume_to_the_same_weights(
-    task, recipe, photo_dir, completion_recipe, tmp_path, capsys
+    task, recipe, photo_dir, completion_recipe, gan_recipe, tmp_path, capsys
 ):
     if task == "style":
         text = recipe.read_text().replace("steps = 3", "steps = 12")
@@ -69,8 +44,8 @@ def test_ten_random_kills_resume_to_the_same_weights(
         from dynamicnet.data.avatars import write_avatar_set
 
         faces = write_avatar_set(tmp_path / "faces", 40, seed=3, workers=1, progress=False)
-        recipe = tmp_path / "gan.toml"
-        recipe.write_text(GAN_RECIPE.format(faces=faces))
+        recipe = gan_recipe(tmp_path, faces, main="~Blond_Hair", steps=(2, 12))
+        recipe.write_text(recipe.read_text() + "r1 = 1.0\n[adversary]\nreal_label = 0.9\n")
     out = tmp_path / "killed"
     ckpt = out / "checkpoint.pt"
     cmd = [
