@@ -43,6 +43,7 @@ from .runs import (
     digest,
     file_digest,
     held_out_files,
+    knob_grid,
     machine,
     read_json,
     shrink_recipe,
@@ -90,8 +91,7 @@ class CompletionStudy:
         if not m or m[0] != 0.0 or any(not 0 <= v <= 1 for v in m):
             raise EvaluationError(f"m values must lie in [0, 1] and include 0, got {self.m_values}")
         self.m_values = m
-        if self.knob_points < 2:
-            raise EvaluationError("the knob grid needs at least 2 points")
+        knob_grid(self.knob_points)  # checks it
         if self.images < 1:
             raise EvaluationError("--images must be at least 1")
         d = self.recipe.data
@@ -167,8 +167,7 @@ class CompletionStudy:
 
     # --- scoring --------------------------------------------------------------------------
     def knobs(self) -> list[float]:
-        n = self.knob_points - 1
-        return [round(i / n, 6) for i in range(n + 1)]
+        return knob_grid(self.knob_points)
 
     def run(self) -> dict:
         names, x, masks = self.evaluation_set()

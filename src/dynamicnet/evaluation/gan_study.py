@@ -45,6 +45,7 @@ from .runs import (
     digest,
     file_digest,
     fine_tune_key,
+    knob_grid,
     machine,
     read_json,
     shrink_recipe,
@@ -87,8 +88,7 @@ class GanStudy:
             self.knob_points = QUICK["knob_points"] if self.quick else 11
         if self.samples < 2:
             raise EvaluationError("--samples must be at least 2")
-        if self.knob_points < 2:
-            raise EvaluationError("the knob grid needs at least 2 points")
+        knob_grid(self.knob_points)  # checks it
         d = self.recipe.data
         if len(d["tune"]) != 1:
             raise EvaluationError(f"{self.recipe.path}: the GAN study needs exactly one [[tune]] stage")
@@ -161,8 +161,7 @@ class GanStudy:
 
     # --- scoring --------------------------------------------------------------------------
     def knobs(self) -> list[float]:
-        n = self.knob_points - 1
-        return [round(i / n, 6) for i in range(n + 1)]
+        return knob_grid(self.knob_points)
 
     def real_faces(self) -> dict[str, Tensor]:
         """Held-out (test split) real faces of each subset."""

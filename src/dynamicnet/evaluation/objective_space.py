@@ -44,6 +44,7 @@ from .runs import (
     file_digest,
     fine_tune_key,
     held_out_files,
+    knob_grid,
     machine,
     read_json,
     shrink_recipe,
@@ -116,8 +117,7 @@ class Study:
         if not m or m[0] != 0.0 or m[-1] != 1.0 or any(not 0 <= v <= 1 for v in m):
             raise EvaluationError(f"m values must lie in [0, 1] and include 0 and 1, got {self.m_values}")
         self.m_values = m
-        if self.knob_points < 2:
-            raise EvaluationError("the knob grid needs at least 2 points")
+        knob_grid(self.knob_points)  # checks it
         if self.fixed_steps is not None and self.fixed_steps < 1:
             raise EvaluationError("--fixed-steps must be at least 1")
         if self.size < 16:
@@ -186,8 +186,7 @@ class Study:
 
     # --- scoring --------------------------------------------------------------------------
     def knobs(self) -> list[float]:
-        n = self.knob_points - 1
-        return [round(i / n, 6) for i in range(n + 1)]
+        return knob_grid(self.knob_points)
 
     def run(self) -> dict:
         """Train what is missing, score every method, and return the results (also in OUT)."""

@@ -69,6 +69,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads{gpu}, torch {torch.__version__}"
 
 
+def knob_grid(points: int) -> list[float]:
+    """``points`` evenly spaced knob positions from 0 to 1 (the alpha or mix grid of a study)."""
+    if points < 2:
+        raise EvaluationError("the knob grid needs at least 2 points")
+    return [round(i / (points - 1), 6) for i in range(points)]
+
+
 def held_out_files(recipe: Recipe, photos: Path, log: Callable[[str], None] = print) -> list[Path]:
     """The image files of ``photos`` whose bytes are not among the recipe's training photos."""
     from ..data.folder import list_images
