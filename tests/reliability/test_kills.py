@@ -36,15 +36,15 @@ def test_ten_random_kills_resume_to_the_same_weights(
     task, recipe, photo_dir, completion_recipe, gan_recipe, tmp_path, capsys
 ):
     if task == "style":
-        text = recipe.read_text().replace("steps = 3", "steps = 12")
+        text = recipe.read_text().replace("steps = 3", "steps = 20")
         recipe.write_text(text.replace("checkpoint_every = 2", "checkpoint_every = 1"))
     elif task == "completion":  # killed in the adversarial phase: discriminator and holes resume too
-        recipe = completion_recipe(tmp_path, photo_dir, steps=(2, 12))
+        recipe = completion_recipe(tmp_path, photo_dir, steps=(2, 30))
     else:  # killed in the block's phase: a fresh discriminator, its noise counter, R1
         from dynamicnet.data.avatars import write_avatar_set
 
         faces = write_avatar_set(tmp_path / "faces", 40, seed=3, workers=1, progress=False)
-        recipe = gan_recipe(tmp_path, faces, main="~Blond_Hair", steps=(2, 12))
+        recipe = gan_recipe(tmp_path, faces, main="~Blond_Hair", steps=(2, 30))
         recipe.write_text(recipe.read_text() + "r1 = 1.0\n[adversary]\nreal_label = 0.9\n")
     out = tmp_path / "killed"
     ckpt = out / "checkpoint.pt"
