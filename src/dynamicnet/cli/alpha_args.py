@@ -52,3 +52,27 @@ def parse_alpha(spec: str) -> AlphaLike:
 def alpha_label(spec: str) -> str:
     """A file-name-safe label for an alpha setting."""
     return re.sub(r"[^\w.=+-]+", "_", spec.strip().replace(",", "_"))
+
+
+_TIME = re.compile(r"^(\d+\.?\d*|\.\d+)(s|ms)?$")
+
+
+def parse_keyframes(specs: list[str]):
+    """``0:0 5s:1 10s:0.3`` (TIME:ALPHA, TIME in seconds, ``s`` or ``ms`` optional) as an
+    :class:`~dynamicnet.inference.video.AlphaSchedule`; a lone ``ALPHA`` holds for the whole video."""
+    from ..inference.video import AlphaSchedule
+
+    if len(specs) == 1 and ":" not in specs[0]:
+        return AlphaSchedule(((0.0, parse_alpha(specs[0])),))
+    keys = []
+    for spec in specs:
+        when, colon, value = spec.partition(":")
+        match = _TIME.match(when.strip())
+        if not colon or not match:
+            raise AlphaError(f"bad keyframe {spec!r}: use TIME:ALPHA, e.g. 0:0 5s:1 2500ms:0.3")
+        seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+        keys.append((seconds, parse_alpha(value)))
+    keys.sort(key=lambda k: k[0])
+    if len({t for t, _ in keys}) != len(keys):
+        raise AlphaError("two keyframes at the same time")
+    return AlphaSchedule(tuple(keys))

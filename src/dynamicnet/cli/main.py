@@ -101,6 +101,35 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="auto: bf16 where the hardware runs it fast (within 1/255 of fp32 on average), else fp32",
     )
 
+    p = verbs.add_parser(
+        "stylize-video", help="stylize a video; alpha follows keyframes over time, audio is kept"
+    )
+    p.add_argument("video", help="input video (any format FFmpeg reads)")
+    p.add_argument("--model", "-m", required=True, help="style model file (.safetensors) or shipped name")
+    p.add_argument(
+        "--alpha", "-a", nargs="+", default=["1"], metavar="T:A",
+        help="keyframes TIME:ALPHA, linear in between, e.g. 0:0 5s:1 10s:0.3 (times in s or ms); "
+        "one plain ALPHA holds throughout. Every alpha form of 'stylize' works. Default: 1",
+    )  # fmt: skip
+    p.add_argument("--out", "-o", required=True, help="output video: .mp4, .mov, .mkv or .webm")
+    p.add_argument(
+        "--stabilize", choices=["none", "stats", "blend", "both"], default="both",
+        help="flicker reduction: stats (smoothed normalisation statistics), blend (keep the previous "
+        "output where the input did not change), both (default) or none",
+    )  # fmt: skip
+    p.add_argument(
+        "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
+        help="keep the video's colours (as for 'stylize')",
+    )  # fmt: skip
+    p.add_argument("--max-side", type=int, help="shrink frames so the longer side is at most this")
+    p.add_argument("--quality", type=int, default=18, help="encoder CRF: lower is better and larger (default 18)")
+    p.add_argument("--no-audio", action="store_true", help="leave the audio out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as for 'stylize'"
+    )
+
     p = verbs.add_parser("complete", help="fill a hole in an image at given alphas, or at its own best alpha")
     p.add_argument("image", help="image file")
     hole = p.add_mutually_exclusive_group(required=True)
@@ -537,6 +566,57 @@ def cmd_stylize(args) -> int:
     return 0
 
 
+def cmd_stylize_video(args) -> int:
+    from tqdm import tqdm
+
+    from .. import load
+    from ..devices import resolve_device
+    from ..inference import Renderer
+    from ..inference.video import stylize_video
+    from .alpha_args import parse_keyframes
+
+    schedule = parse_keyframes(args.alpha)
+    if args.max_side is not None and args.max_side < 2:
+        raise CommandError("--max-side must be at least 2")
+    if not 0 <= args.quality <= 51:
+        raise CommandError("--quality must be between 0 and 51")
+    if Path(args.out).resolve() == Path(args.video).resolve():
+        raise CommandError(f"{args.out}: the output would overwrite the input")
+    device = resolve_device(args.device)
+    model = load(args.model, device=device)
+    if getattr(model, "task", None) != "style":
+        raise CommandError(f"{args.model}: a {model.task!r} model, not a style model")
+    for _, alpha in schedule.keys:
+        model.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
+    renderer = Renderer(model, precision=args.precision, device=device)
+    bars = []  # made at the first frame: a file that fails to open prints only its error
+
+    def progress(done: int, total: int | None) -> None:
+        if not bars:
+            bars.append(tqdm(desc="stylize-video", unit="frame", total=total, disable=args.no_progress))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        report = stylize_video(
+            args.video, args.out, renderer, schedule, stabilize=args.stabilize, preserve=args.preserve_color,
+            max_side=args.max_side, quality=args.quality, audio=not args.no_audio, progress=progress,
+        )  # fmt: skip
+    finally:
+        for bar in bars:
+            bar.close()
+    print(args.out)
+    print(
+        f"{report.frames} frames, {report.width}x{report.height} at {report.fps:g} fps, audio {report.audio}, "
+        f"{report.seconds:.1f} s ({report.frames / max(report.seconds, 1e-9):.1f} frames/s)"
+    )
+    print(
+        f"flicker: mean change per frame {report.output_change:.2f} (input {report.input_change:.2f}, "
+        f"ratio {report.flicker_ratio:.2f}); stabilize={args.stabilize}"
+        + (f"; {report.cuts} cut(s) restarted it" if report.cuts else "")
+    )
+    return 0
+
+
 def _stylize_jobs(args, out_dir: Path) -> list[tuple[Path, Path, bool]]:
     """Each input image with its output folder; folders are walked (the output mirrors them)."""
     from ..data.folder import PHOTO_SUFFIXES
@@ -754,6 +834,7 @@ def cmd_weights(args) -> int:
 VERBS = {
     "train": cmd_train,
     "stylize": cmd_stylize,
+    "stylize-video": cmd_stylize_video,
     "complete": cmd_complete,
     "info": cmd_info,
     "models": cmd_models,
