@@ -44,9 +44,12 @@ def test_stylize_video_writes_the_clip_with_its_audio(tiny_model_file, clip, tmp
         (["--quality", "99"], "--quality must be between 0 and 51"),
     ],
 )
-def test_bad_settings_fail_in_one_line_before_any_output(tiny_model_file, clip, tmp_path, capsys, extra, message):
+def test_bad_settings_fail_in_one_line_before_any_output(
+    tiny_model_file, clip, tmp_path, capsys, extra, message
+):
     out = tmp_path / "o.mp4"
-    assert main(["stylize-video", str(clip), "--model", str(tiny_model_file), "--out", str(out), *extra]) == 2
+    argv = ["stylize-video", str(clip), "--model", str(tiny_model_file), "--out", str(out), *extra]
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and not out.exists()
 
@@ -64,6 +67,7 @@ def test_bad_files_fail_in_one_line(tiny_model_file, tiny_gan_file, clip, tmp_pa
         assert main(["stylize-video", *argv, "--model", str(tiny_model_file)]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err, err
-    assert main(["stylize-video", str(clip), "--model", str(tiny_gan_file), "--out", str(tmp_path / "d.mp4")]) == 2
+    gan = ["stylize-video", str(clip), "--model", str(tiny_gan_file), "--out", str(tmp_path / "d.mp4")]
+    assert main(gan) == 2
     assert "not a style model" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "notes.mp4"]

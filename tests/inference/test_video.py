@@ -108,11 +108,11 @@ def test_alpha_follows_the_schedule_frame_by_frame(renderer, tmp_path):
     assert report.frames == 5
     decoded = frames_of(out)
     photo = torch.from_numpy(frames_of(clip)[0]).permute(2, 0, 1).float() / 255
+    renders = [
+        (renderer(photo, alpha=a).clamp(0, 1) * 255).permute(1, 2, 0).numpy() for a in (0, 0.25, 0.5, 0.75, 1)
+    ]
     for i, frame in enumerate(decoded):
-        errors = [
-            np.abs(frame.astype(float) - (renderer(photo, alpha=a).clamp(0, 1) * 255).permute(1, 2, 0).numpy()).mean()
-            for a in (0, 0.25, 0.5, 0.75, 1)
-        ]
+        errors = [np.abs(frame.astype(float) - r).mean() for r in renders]
         assert int(np.argmin(errors)) == i, errors
 
 
@@ -120,7 +120,7 @@ def test_a_cut_restarts_the_blend(renderer, tmp_path):
     frames = [_photo(seed=1)] * 3 + [_photo(seed=2)] * 3
     clip = write_test_clip(tmp_path / "in.mp4", frames)
     blended = stylize_video(clip, tmp_path / "b.mp4", renderer, lambda t: 1.0, stabilize="both", quality=0)
-    plain = stylize_video(clip, tmp_path / "p.mp4", renderer, lambda t: 1.0, stabilize="none", quality=0)
+    stylize_video(clip, tmp_path / "p.mp4", renderer, lambda t: 1.0, stabilize="none", quality=0)
     assert blended.cuts == 1
     after_cut = [frames_of(tmp_path / name)[3].astype(float) for name in ("b.mp4", "p.mp4")]
     assert np.abs(after_cut[0] - after_cut[1]).mean() < 1.0  # no ghost of the first shot

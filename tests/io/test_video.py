@@ -23,13 +23,14 @@ def test_a_written_clip_reads_back_with_size_rate_frames_and_audio(tmp_path):
     assert [round(t, 3) for t, _, _ in frames] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
 
 
-@pytest.mark.parametrize("content", [b"", b"not a video at all" * 100, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 50])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a video at all" * 100, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 50]
+)
 def test_unreadable_files_give_one_line(tmp_path, content):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(content)
-    with pytest.raises(VideoError) as err:
-        with VideoReader(bad) as reader:
-            list(reader.packets())
+    with pytest.raises(VideoError) as err, VideoReader(bad) as reader:
+        list(reader.packets())
     assert str(bad) in str(err.value) and "\n" not in str(err.value)
 
 

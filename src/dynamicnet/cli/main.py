@@ -122,13 +122,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="keep the video's colours (as for 'stylize')",
     )  # fmt: skip
     p.add_argument("--max-side", type=int, help="shrink frames so the longer side is at most this")
-    p.add_argument("--quality", type=int, default=18, help="encoder CRF: lower is better and larger (default 18)")
+    p.add_argument(
+        "--quality", type=int, default=18, help="encoder CRF: lower is better and larger (default 18)"
+    )
     p.add_argument("--no-audio", action="store_true", help="leave the audio out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
-    p.add_argument(
-        "--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as for 'stylize'"
-    )
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as for 'stylize'")
 
     p = verbs.add_parser("complete", help="fill a hole in an image at given alphas, or at its own best alpha")
     p.add_argument("image", help="image file")
@@ -606,8 +606,9 @@ def cmd_stylize_video(args) -> int:
             bar.close()
     print(args.out)
     print(
-        f"{report.frames} frames, {report.width}x{report.height} at {report.fps:g} fps, audio {report.audio}, "
-        f"{report.seconds:.1f} s ({report.frames / max(report.seconds, 1e-9):.1f} frames/s)"
+        f"{report.frames} frames, {report.width}x{report.height} at {report.fps:g} fps, "
+        f"audio {report.audio}, {report.seconds:.1f} s ({report.frames / max(report.seconds, 1e-9):.1f} "
+        "frames/s)"
     )
     print(
         f"flicker: mean change per frame {report.output_change:.2f} (input {report.input_change:.2f}, "

@@ -115,7 +115,8 @@ def frame_to_array(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
 def container_for(path: str | Path) -> tuple[str, str, str, set[str] | None]:
     suffix = Path(path).suffix.lower()
     if suffix not in CONTAINERS:
-        raise VideoError(f"{path}: unknown video type {suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}")
+        known = ", ".join(CONTAINERS)
+        raise VideoError(f"{path}: unknown video type {suffix or '(none)'!r}; use one of {known}")
     return CONTAINERS[suffix]
 
 
@@ -213,7 +214,8 @@ def write_test_clip(
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             step = 1024
             for start in range(0, samples, step):
-                chunk = av.AudioFrame.from_ndarray(tone[:, start : start + step].copy(), format="flt", layout="mono")
+                part = tone[:, start : start + step].copy()
+                chunk = av.AudioFrame.from_ndarray(part, format="flt", layout="mono")
                 chunk.sample_rate, chunk.pts = 44100, start
                 for p in a.encode(chunk):
                     out.mux(p)
