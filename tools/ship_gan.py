@@ -31,6 +31,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate gan' for this model")
     p.add_argument("--n", type=int, default=12, help="faces per row of the sheet")
     p.add_argument("--seed", type=int, default=0, help="latent codes of the sheet")
+    p.add_argument("--note", action="append", default=[], help="an extra line under 'Data and training'")
     return p
 
 
@@ -88,6 +89,7 @@ def main(argv=None) -> None:
         f"then `python tools/ship_gan.py runs/{recipe.name} ...`",
         f"- {step_seconds(run):.2f} s per step (median), precision {meta['training']['precision']}, on "
         f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
+        *(f"- {note}" for note in args.note),
         "",
         "## The same faces across alpha",
         "",
