@@ -90,15 +90,10 @@ def set_alpha(driver, value: float) -> None:
     settle(driver, renders)
 
 
-def test_demo_page_end_to_end(server, browser, tmp_path):
-    from selenium.webdriver.common.action_chains import ActionChains
+def upload_photo(driver, tmp_path) -> Image.Image:
+    """Upload a colourful 600x400 photo; returns it as the page previews it (384 px wide)."""
     from selenium.webdriver.common.by import By
 
-    browser.get(server)
-    wait_for(browser, "return document.body.dataset.ready === '1'")
-    assert "alpha 0 is the main network" in browser.find_element(By.ID, "explain").text
-
-    # upload a 600x400 photo: the page previews it at 384 px
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:400, 0:600] / 600
     photo = (
@@ -107,11 +102,24 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
         + rng.normal(0, 0.05, (400, 600, 3))
     )
     path = tmp_path / "upload.png"
-    Image.fromarray((photo.clip(0, 1) * 255).astype(np.uint8)).save(path)
-    renders = browser.execute_script("return window.previewStats.exactRenders")
-    browser.find_element(By.ID, "upload").send_keys(str(path))
-    settle(browser, renders)
-    wait_for(browser, "return document.getElementById('view').width === 384")
+    image = Image.fromarray((photo.clip(0, 1) * 255).astype(np.uint8))
+    image.save(path)
+    renders = driver.execute_script("return window.previewStats.exactRenders")
+    driver.find_element(By.ID, "upload").send_keys(str(path))
+    settle(driver, renders)
+    wait_for(driver, "return document.getElementById('view').width === 384")
+    return image.resize((384, 256), Image.Resampling.BILINEAR)
+
+
+def test_demo_page_end_to_end(server, browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    assert "alpha 0 is the main network" in browser.find_element(By.ID, "explain").text
+
+    upload_photo(browser, tmp_path)  # 600x400: the page previews it at 384 px
     base = canvas(browser)
     assert base.shape == (256, 384, 3)
 
@@ -177,6 +185,35 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     browser.find_element(By.ID, "download").click()
     download = wait_for(browser, "return window.lastDownload")
     assert (download["width"], download["height"]) == (600, 400)
+
+
+def test_colour_toggle_keeps_the_photos_colours(server, browser, tmp_path):
+    """The toggle keeps the stylized brightness and takes the photo's chroma (BT.601)."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    photo = np.asarray(upload_photo(browser, tmp_path), dtype=np.float32)
+    set_alpha(browser, 1.0)
+    styled = canvas(browser)
+
+    def ycc(rgb: np.ndarray) -> np.ndarray:
+        m = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+        return rgb @ m.T.astype(np.float32)
+
+    toggle = browser.find_element(By.ID, "keep-color")
+    for checked in (True, False):
+        renders = browser.execute_script("return window.previewStats.exactRenders")
+        toggle.click()
+        settle(browser, renders)
+        shown = canvas(browser)
+        if checked:
+            chroma_kept = np.abs(ycc(shown)[..., 1:] - ycc(photo)[..., 1:]).mean()
+            chroma_styled = np.abs(ycc(styled)[..., 1:] - ycc(photo)[..., 1:]).mean()
+            assert chroma_kept < 0.5 * chroma_styled, (chroma_kept, chroma_styled)
+            assert np.abs(ycc(shown)[..., 0] - ycc(styled)[..., 0]).mean() < 3.0
+        else:
+            assert np.abs(shown - styled).mean() < 1.0  # off again: the plain stylized image
 
 
 def test_faces_view_follows_alpha_and_reroll(server, browser):
