@@ -10,7 +10,15 @@ from dynamicnet.cli.alpha_args import parse_keyframes
 from dynamicnet.core import AlphaError
 from dynamicnet.inference import Renderer
 from dynamicnet.inference.norm import RenderInstanceNorm
-from dynamicnet.inference.video import AlphaSchedule, SmoothedStatistics, frames_of, stylize_video
+from dynamicnet.inference.video import (
+    AlphaSchedule,
+    FlickerMeter,
+    MotionBlend,
+    SmoothedStatistics,
+    estimate_shift,
+    frames_of,
+    stylize_video,
+)
 from dynamicnet.io.video import VideoError, write_test_clip
 
 
@@ -82,6 +90,34 @@ def test_smoothed_statistics_are_a_moving_average():
     mean, var = 0.75 * mean_a + 0.25 * mean_b, 0.75 * var_a + 0.25 * var_b
     expected = (b - mean[..., None, None]) / torch.sqrt(var[..., None, None] + norm.eps)
     assert torch.allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (0, 2), (3, -5), (-6, 9)])
+def test_a_camera_pan_is_estimated(shift):
+    scene = torch.from_numpy(_photo(h=100, w=140, seed=3)).permute(2, 0, 1).float() / 255
+    dy, dx = shift
+    now, before = scene[:, 10:90, 20:120], scene[:, 10 - dy : 90 - dy, 20 - dx : 120 - dx]
+    assert estimate_shift(now, before) == (-dy, -dx)  # roll ``before`` by this to line it up
+
+
+def test_on_a_pan_the_blend_follows_the_scene(renderer):
+    """Along the pan, the compensated blend flickers less than no blend and than a blend that
+    leaves the texture standing while the scene moves."""
+    scene = torch.from_numpy(_photo(h=48, w=100, seed=4)).permute(2, 0, 1).float() / 255
+    frames = [scene[:, :, 2 * i : 2 * i + 56] for i in range(8)]
+    plain = [renderer(f, alpha=1.0).clamp(0, 1) for f in frames]
+
+    def flicker(outputs) -> float:
+        meter = FlickerMeter()
+        for out in outputs:
+            meter.add(out, (0, -2))  # the scene moves 2 px left per frame
+        return meter.mean
+
+    blended = {}
+    for compensate in (True, False):
+        blend = MotionBlend(compensate=compensate)
+        blended[compensate] = flicker([blend(f, y) for f, y in zip(frames, plain)])
+    assert blended[True] < 0.7 * min(flicker(plain), blended[False]), (blended, flicker(plain))
 
 
 def test_blend_calms_a_static_noisy_clip_and_stats_leave_identical_frames_alone(renderer, tmp_path):

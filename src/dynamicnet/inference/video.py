@@ -9,10 +9,12 @@ usable together:
   of the output stops pumping from frame to frame.
 - ``blend``: where the input barely changed since the last frame, the new stylized pixel
   is blended with the previous output pixel (weight ``strength``); where it changed (motion,
-  cuts) the new one is taken as it is. Static areas settle, moving ones stay sharp.
+  cuts) the new one is taken as it is. Static areas settle, moving ones stay sharp. A
+  camera pan is estimated and undone first, so the texture travels with the scene.
 
 A cut (a large change of the whole input) restarts both. Flicker is measured as the mean
-absolute change between consecutive frames (0..255), of the output and of the input.
+absolute change between consecutive frames (0..255) along the camera's pan, of the output
+and of the input.
 """
 
 from __future__ import annotations
@@ -113,20 +115,51 @@ class SmoothedStatistics:
         self.stats.clear()
 
 
-class MotionBlend:
-    """Blend each output with the previous one where the input did not change."""
+def estimate_shift(now: Tensor, before: Tensor) -> tuple[int, int]:
+    """The whole-pixel translation (dy, dx) that moves ``before`` onto ``now``, by phase
+    correlation of their brightness: a panning camera's motion between two frames."""
+    a, b = now.mean(dim=0), before.mean(dim=0)
+    h, w = a.shape
+    window = torch.outer(torch.hann_window(h, periodic=False), torch.hann_window(w, periodic=False))  # no edges
+    cross = torch.fft.rfft2((a - a.mean()) * window) * torch.fft.rfft2((b - b.mean()) * window).conj()
+    peak = torch.fft.irfft2(cross / (cross.abs() + 1e-8), s=a.shape).argmax()
+    dy, dx = int(peak // w), int(peak % w)
+    return (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
 
-    def __init__(self, strength: float = 0.8, tolerance: float = 0.04) -> None:
+
+def aligned(now: Tensor, before: Tensor, shift: tuple[int, int]) -> tuple[Tensor, Tensor]:
+    """The parts of two frames that show the same scene once ``before`` is moved by ``shift``."""
+    dy, dx = shift
+    h, w = now.shape[-2:]
+    rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))
+    return now[..., rows, cols], torch.roll(before, (dy, dx), dims=(-2, -1))[..., rows, cols]
+
+
+class MotionBlend:
+    """Blend each output with the previous one where the input did not change.
+
+    The previous frame is first shifted by the camera's estimated pan
+    (:func:`estimate_shift`), so that on a panning shot the brush texture moves with the
+    scene instead of staying put. Pixels shifted in from the border never match and are
+    taken new.
+    """
+
+    def __init__(self, strength: float = 0.8, tolerance: float = 0.04, compensate: bool = True) -> None:
         if not 0 <= strength < 1:
             raise ValueError(f"strength must be in [0, 1), got {strength}")
-        self.strength, self.tolerance = strength, tolerance
+        self.strength, self.tolerance, self.compensate = strength, tolerance, compensate
         self.previous: tuple[Tensor, Tensor] | None = None  # (input, output)
 
-    def __call__(self, frame: Tensor, stylized: Tensor) -> Tensor:
+    def __call__(self, frame: Tensor, stylized: Tensor, shift: tuple[int, int] | None = None) -> Tensor:
+        """``shift``: the pan since the previous frame, when the caller has estimated it."""
         if self.previous is None or self.previous[0].shape != frame.shape:
             out = stylized
         else:
             before, output = self.previous
+            if self.compensate:
+                dy, dx = estimate_shift(frame, before) if shift is None else shift
+                if dy or dx:
+                    before, output = (torch.roll(x, (dy, dx), dims=(1, 2)) for x in (before, output))
             change = (frame - before).abs().amax(dim=0, keepdim=True)[None]
             change = F.avg_pool2d(change, 5, stride=1, padding=2, count_include_pad=False)[0]
             weight = self.strength * torch.exp(-((change / self.tolerance) ** 2))
@@ -140,16 +173,19 @@ class MotionBlend:
 
 @dataclass
 class FlickerMeter:
-    """Mean absolute change between consecutive frames, 0..255."""
+    """Mean absolute change between consecutive frames (0..255), along the camera's pan:
+    the previous frame is moved by the pan first, so a moving camera is not counted as
+    flicker, and texture that stays put while the scene pans is."""
 
     total: float = 0.0
     pairs: int = 0
     _last: Tensor | None = field(default=None, repr=False)
 
-    def add(self, frame: Tensor) -> None:
+    def add(self, frame: Tensor, shift: tuple[int, int] = (0, 0)) -> None:
         frame = (frame.clamp(0, 1) * 255).round()
         if self._last is not None and self._last.shape == frame.shape:
-            self.total += float((frame - self._last).abs().mean())
+            now, before = aligned(frame, self._last, shift)
+            self.total += float((now - before).abs().mean())
             self.pairs += 1
         self._last = frame
 
@@ -189,7 +225,7 @@ def stylize_video(
     renderer: Renderer,
     alpha: AlphaSchedule | Callable[[float], AlphaLike],
     *,
-    stabilize: str = "both",
+    stabilize: str = "blend",
     momentum: float = 0.9,
     strength: float = 0.8,
     preserve: str | None = None,
@@ -216,8 +252,6 @@ def stylize_video(
         seen_in, seen_out = FlickerMeter(), FlickerMeter()
         counts = {"frames": 0, "cuts": 0}
         modes: list[str] = []
-        # Frames are rendered whole (the tiled path measures its own statistics per frame).
-        renderer.max_pixels = max(renderer.max_pixels, width * height)
 
         def write(tmp: str) -> None:
             writer = VideoWriter(tmp, dst, reader, width, height, quality=quality, audio=audio)
@@ -231,20 +265,24 @@ def stylize_video(
                 index = counts["frames"]
                 t = seconds if seconds is not None else index / fps
                 rgb = torch.from_numpy(frame_to_array(frame, width, height)).permute(2, 0, 1).float() / 255
-                if previous is not None and float((rgb - previous).abs().mean()) > CUT:
-                    counts["cuts"] += 1
-                    for part in (stats, blend):
-                        if part is not None:
-                            part.reset()
+                shift = (0, 0)
+                if previous is not None and previous.shape == rgb.shape:
+                    shift = estimate_shift(rgb, previous)
+                    now, before = aligned(rgb, previous, shift)
+                    if float((now - before).abs().mean()) > CUT:
+                        counts["cuts"] += 1
+                        for part in (stats, blend):
+                            if part is not None:
+                                part.reset()
                 previous = rgb
                 with stats.context() if stats is not None else nullcontext():
-                    y = renderer(rgb, alpha=alpha(t)).clamp(0, 1)
+                    y = renderer(rgb, alpha=alpha(t)).clamp(0, 1).cpu()  # frames are encoded on the CPU
                 if preserve:
                     y = preserve_color(y, rgb, preserve)
                 if blend is not None:
-                    y = blend(rgb, y)
-                seen_in.add(rgb)
-                seen_out.add(y)
+                    y = blend(rgb, y, shift)
+                seen_in.add(rgb, shift)
+                seen_out.add(y, shift)
                 writer.write_frame((y * 255).round().byte().permute(1, 2, 0).numpy(), pts)
                 counts["frames"] += 1
                 if progress is not None:
@@ -254,7 +292,12 @@ def stylize_video(
             writer.close()
 
         dst.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dst, write)
+        # Frames are rendered whole: the tiled path measures its own statistics per frame.
+        saved, renderer.max_pixels = renderer.max_pixels, max(renderer.max_pixels, width * height)
+        try:
+            atomic_write(dst, write)
+        finally:
+            renderer.max_pixels = saved
     return VideoReport(
         counts["frames"], round(time.perf_counter() - start, 2), width, height, fps, modes[0],
         counts["cuts"], seen_in.mean, seen_out.mean,
