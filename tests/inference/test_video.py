@@ -100,6 +100,13 @@ def test_a_camera_pan_is_estimated(shift):
     assert estimate_shift(now, before) == (-dy, -dx)  # roll ``before`` by this to line it up
 
 
+def test_flat_or_unrelated_frames_are_no_pan():
+    flat = torch.full((3, 40, 56), 0.3)
+    assert estimate_shift(flat, flat) == (0, 0)
+    noise = torch.rand(2, 3, 40, 56, generator=torch.Generator().manual_seed(0))
+    assert estimate_shift(noise[0], noise[1]) == (0, 0)
+
+
 def test_on_a_pan_the_blend_follows_the_scene(renderer):
     """Along the pan, the compensated blend flickers less than no blend and than a blend that
     leaves the texture standing while the scene moves."""

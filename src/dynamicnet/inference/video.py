@@ -117,13 +117,21 @@ class SmoothedStatistics:
 
 def estimate_shift(now: Tensor, before: Tensor) -> tuple[int, int]:
     """The whole-pixel translation (dy, dx) that moves ``before`` onto ``now``, by phase
-    correlation of their brightness: a panning camera's motion between two frames."""
+    correlation of their brightness: a panning camera's motion between two frames.
+
+    A weak correlation peak means no pan, (0, 0): a pan peaks near 0.9, while flat or
+    unrelated frames stay under about 7.5 / sqrt(pixels) (0.02 at 480x320).
+    """
     a, b = now.mean(dim=0), before.mean(dim=0)
     h, w = a.shape
-    window = torch.outer(torch.hann_window(h, periodic=False), torch.hann_window(w, periodic=False))  # no edges
+    hann = torch.hann_window
+    window = torch.outer(hann(h, periodic=False), hann(w, periodic=False))  # no edge effects
     cross = torch.fft.rfft2((a - a.mean()) * window) * torch.fft.rfft2((b - b.mean()) * window).conj()
-    peak = torch.fft.irfft2(cross / (cross.abs() + 1e-8), s=a.shape).argmax()
-    dy, dx = int(peak // w), int(peak % w)
+    surface = torch.fft.irfft2(cross / (cross.abs() + 1e-8), s=a.shape)
+    peak = int(surface.argmax())
+    if float(surface.flatten()[peak]) < max(0.1, 10 / math.sqrt(h * w)):
+        return 0, 0
+    dy, dx = divmod(peak, w)
     return (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
 
 
