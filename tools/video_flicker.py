@@ -97,13 +97,13 @@ def main(argv=None) -> None:
                 if how == "none":
                     plain = frames
                 gaps = np.abs(frames - plain).mean(axis=-1)[1:]
-                gap = gaps[moved].mean() if moved.any() else 0.0
+                gap = float(gaps[moved].mean()) if moved.any() else None  # None: nothing moved
                 row = {
                     "model": model_name, "clip": clip_name, "stabilize": how,
                     "input_change": round(report.input_change, 3),
                     "output_change": round(report.output_change, 3),
                     "ratio": round(report.flicker_ratio, 3),
-                    "gap": round(float(gaps.mean()), 2), "moving_gap": round(float(gap), 2),
+                    "gap": round(float(gaps.mean()), 2), "moving_gap": None if gap is None else round(gap, 2),
                     "ms_per_frame": round(1000 * seconds / report.frames, 1),
                 }  # fmt: skip
                 rows.append(row)
@@ -117,7 +117,8 @@ def main(argv=None) -> None:
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['clip']} | {r['stabilize']} | {r['input_change']:.2f} | "
-            f"{r['output_change']:.2f} | {r['ratio']:.2f} | {r['gap']:.2f} | {r['moving_gap']:.2f} | "
+            f"{r['output_change']:.2f} | {r['ratio']:.2f} | {r['gap']:.2f} | "
+            f"{'-' if r['moving_gap'] is None else format(r['moving_gap'], '.2f')} | "
             f"{r['ms_per_frame']:.0f} |"
         )
     (out / "table.md").write_text("\n".join(lines) + "\n")
