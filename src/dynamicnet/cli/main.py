@@ -33,6 +33,14 @@ def _protect_negative_numbers(argv: list[str]) -> list[str]:
     return [" " + a if re.match(r"^-\.?\d", a) else a for a in argv]
 
 
+def _add_preserve_color(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
+        help=f"keep the {what}'s colours: luminance (default; the style's brightness, the {what}'s chroma) "
+        f"or histogram (the style's channels remapped to the {what}'s histograms)",
+    )  # fmt: skip
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dynamicnet",
@@ -87,11 +95,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument("--sheet", action="store_true", help="also write sheet.png: images x alphas")
     p.add_argument("--max-side", type=int, help="shrink inputs so the longer side is at most this")
-    p.add_argument(
-        "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
-        help="keep the photo's colours: luminance (default; the style's brightness, the photo's chroma) "
-        "or histogram (the style's channels remapped to the photo's histograms)",
-    )  # fmt: skip
+    _add_preserve_color(p, "photo")
     p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
     p.add_argument(
@@ -113,14 +117,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output video: .mp4, .mov, .mkv or .webm")
     p.add_argument(
-        "--stabilize", choices=["none", "stats", "blend", "both"], default="both",
-        help="flicker reduction: stats (smoothed normalisation statistics), blend (keep the previous "
-        "output where the input did not change), both (default) or none",
+        "--stabilize", choices=["none", "stats", "blend", "both"], default="blend",
+        help="flicker reduction: blend (default: keep the previous output where the input did not "
+        "change), stats (smoothed normalisation statistics), both, or none (docs/video.md)",
     )  # fmt: skip
-    p.add_argument(
-        "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
-        help="keep the video's colours (as for 'stylize')",
-    )  # fmt: skip
+    _add_preserve_color(p, "video")
     p.add_argument("--max-side", type=int, help="shrink frames so the longer side is at most this")
     p.add_argument(
         "--quality", type=int, default=18, help="encoder CRF: lower is better and larger (default 18)"
