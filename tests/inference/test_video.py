@@ -52,6 +52,8 @@ def test_alpha_is_linear_between_keyframes_and_held_outside():
 def test_every_alpha_form_interpolates():
     named = parse_keyframes(["0:starry=1,wave=0", "2:starry=0,wave=1"])
     assert named(0.5) == pytest.approx({"starry": 0.75, "wave": 0.25})
+    other_names = parse_keyframes(["0:block0=1", "1s:block2=1"])  # a name left out is 0 there
+    assert other_names(0.25) == pytest.approx({"block0": 0.75, "block2": 0.25})
     per_block = parse_keyframes(["0:0,0,1", "4:1,1,1"])
     assert per_block(1) == pytest.approx([0.25, 0.25, 1])
 
@@ -59,12 +61,13 @@ def test_every_alpha_form_interpolates():
 @pytest.mark.parametrize(
     "specs, match",
     [
-        (["5s"], "not a number"),
+        (["5s"], "TIME:ALPHA"),
         (["0:0", "5"], "TIME:ALPHA"),
         (["x:1", "2:0"], "TIME:ALPHA"),
         (["-1:0", "2:1"], "TIME:ALPHA"),
         (["1:0", "1s:1"], "same time"),
         (["0:0", "1:a=1"], "same form"),
+        (["0:0,1", "1:0,1,1"], "same form"),
         (["0:0", "1:nan"], "not a number"),
     ],
 )
@@ -167,6 +170,106 @@ def test_a_cut_restarts_the_blend(renderer, tmp_path):
     assert blended.cuts == 1
     after_cut = [frames_of(tmp_path / name)[3].astype(float) for name in ("b.mp4", "p.mp4")]
     assert np.abs(after_cut[0] - after_cut[1]).mean() < 1.0  # no ghost of the first shot
+
+
+def test_keyframe_times_count_from_the_first_frame(renderer, tmp_path):
+    """A clip whose first frame is stamped 3 s (cut from a longer one, or MPEG-TS) still
+    starts at the first keyframe."""
+    import av
+
+    path = tmp_path / "late.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 56, 40, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(_photo(), format="rgb24")
+            frame.pts = 6 + i  # 3.0 s, 3.5 s, ...
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    used = []
+
+    def schedule(t: float) -> float:
+        used.append(round(t, 3))
+        return min(1.0, t / 2)
+
+    stylize_video(path, tmp_path / "out.mp4", renderer, schedule, stabilize="none")
+    assert used == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def test_re_encoded_audio_keeps_its_start(renderer, tmp_path):
+    import av
+
+    path = tmp_path / "late-audio.mkv"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 56, 40, "yuv420p"
+        sound = out.add_stream("flac", rate=44100)
+        sound.layout = "mono"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(_photo(), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        for start in range(0, 22050, 1024):  # 0.5 s of sound from 0.5 s on
+            chunk = av.AudioFrame.from_ndarray(np.full((1, 1024), 800, np.int16), format="s16", layout="mono")
+            chunk.sample_rate, chunk.pts = 44100, 22050 + start
+            for packet in sound.encode(chunk):
+                out.mux(packet)
+        for packet in sound.encode():
+            out.mux(packet)
+    for name in ("out.mp4", "out.webm"):  # flac is re-encoded: aac, opus
+        report = stylize_video(path, tmp_path / name, renderer, lambda t: 1.0)
+        assert report.audio.startswith("re-encoded (flac")
+        with av.open(str(tmp_path / name)) as clip:
+            stream = clip.streams.audio[0]
+            starts = [float(p.pts * p.time_base) for p in clip.demux(stream) if p.pts is not None]
+        assert 0.45 < max(starts[:2]) < 0.55, starts[:3]  # the first packet may be encoder priming
+
+
+def test_a_file_cut_short_is_refused_or_flagged(renderer, tmp_path):
+    clip = _static_clip(tmp_path / "in.mkv", n=40)
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: int(len(data) * 0.7)])  # matroska keeps no frame count: decodes a part
+    report = stylize_video(cut, tmp_path / "out.mp4", renderer, lambda t: 1.0)
+    assert 0 < report.frames < 30 and "may be damaged or cut off" in report.warning
+
+    import av
+
+    fast = tmp_path / "fast.mp4"  # the index first (faststart): mp4 says how many frames it has
+    with av.open(str(fast), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 56, 40, "yuv420p"
+        for i, rgb in enumerate(frames_of(clip)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    data = fast.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.7)])
+    with pytest.raises(VideoError, match=r"cut\.mp4: (only \d+ of its 40 frames|not a readable video)"):
+        stylize_video(tmp_path / "cut.mp4", tmp_path / "out2.mp4", renderer, lambda t: 1.0)
+    assert not (tmp_path / "out2.mp4").exists()
+    assert stylize_video(clip, tmp_path / "whole.mp4", renderer, lambda t: 1.0).warning is None
+
+
+def test_failures_leave_no_folders(renderer, tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello")
+    with pytest.raises(VideoError):
+        stylize_video(text, tmp_path / "a" / "b" / "out.mp4", renderer, lambda t: 1.0)
+    assert not (tmp_path / "a").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    clip = _static_clip(tmp_path / "in.mp4", n=3)
+    with pytest.raises(VideoError, match="cannot create the output folder"):
+        stylize_video(clip, blocker / "out.mp4", renderer, lambda t: 1.0)
 
 
 def test_sizes_become_even_and_audio_is_kept(renderer, tmp_path):

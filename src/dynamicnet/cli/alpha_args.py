@@ -62,7 +62,8 @@ def parse_keyframes(specs: list[str]):
     :class:`~dynamicnet.inference.video.AlphaSchedule`; a lone ``ALPHA`` holds for the whole video."""
     from ..inference.video import AlphaSchedule
 
-    if len(specs) == 1 and ":" not in specs[0]:
+    specs = [s.strip() for s in specs]
+    if len(specs) == 1 and ":" not in specs[0] and not specs[0].endswith("s"):  # "5s": a time, no alpha
         return AlphaSchedule(((0.0, parse_alpha(specs[0])),))
     keys = []
     for spec in specs:

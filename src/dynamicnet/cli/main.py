@@ -108,7 +108,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser(
         "stylize-video", help="stylize a video; alpha follows keyframes over time, audio is kept"
     )
-    p.add_argument("video", help="input video (any format FFmpeg reads)")
+    p.add_argument("video", nargs="?", help="input video (any format FFmpeg reads; before --alpha)")
     p.add_argument("--model", "-m", required=True, help="style model file (.safetensors) or shipped name")
     p.add_argument(
         "--alpha", "-a", nargs="+", default=["1"], metavar="T:A",
@@ -576,6 +576,9 @@ def cmd_stylize_video(args) -> int:
     from ..inference.video import stylize_video
     from .alpha_args import parse_keyframes
 
+    if args.video is None:
+        hint = " (put the video before --alpha)" if any(Path(a).is_file() for a in args.alpha) else ""
+        raise CommandError(f"no input video given{hint}")
     schedule = parse_keyframes(args.alpha)
     if args.max_side is not None and args.max_side < 2:
         raise CommandError("--max-side must be at least 2")
@@ -594,7 +597,9 @@ def cmd_stylize_video(args) -> int:
 
     def progress(done: int, total: int | None) -> None:
         if not bars:
-            bars.append(tqdm(desc="stylize-video", unit="frame", total=total, disable=args.no_progress))
+            bars.append(
+                tqdm(desc="stylize-video", unit="frame", total=total, disable=args.no_progress, leave=False)
+            )  # leave=False: a failure mid-way prints only its error line
         bars[0].update(done - bars[0].n)
 
     try:
@@ -611,11 +616,14 @@ def cmd_stylize_video(args) -> int:
         f"audio {report.audio}, {report.seconds:.1f} s ({report.frames / max(report.seconds, 1e-9):.1f} "
         "frames/s)"
     )
-    print(
-        f"flicker: mean change per frame {report.output_change:.2f} (input {report.input_change:.2f}, "
-        f"ratio {report.flicker_ratio:.2f}); stabilize={args.stabilize}"
-        + (f"; {report.cuts} cut(s) restarted it" if report.cuts else "")
-    )
+    if report.frames > 1:
+        print(
+            f"flicker: mean change per frame {report.output_change:.2f} (input {report.input_change:.2f}, "
+            f"ratio {report.flicker_ratio:.2f}); stabilize={args.stabilize}"
+            + (f"; {report.cuts} cut(s) restarted it" if report.cuts else "")
+        )
+    if report.warning:
+        print(f"warning: {report.warning}", file=sys.stderr)
     return 0
 
 

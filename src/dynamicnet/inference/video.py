@@ -26,6 +26,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -44,17 +45,17 @@ CUT = 0.12  # mean absolute input change (0..1) above which a frame starts a new
 
 # --- alpha over time -------------------------------------------------------------------------
 def _lerp(a: AlphaLike, b: AlphaLike, w: float) -> AlphaLike:
-    if isinstance(a, Mapping):
-        return {k: _lerp(a[k], b[k], w) for k in a}
+    if isinstance(a, Mapping):  # a name one keyframe leaves out is 0 there, as everywhere
+        return {k: _lerp(a.get(k, 0.0), b.get(k, 0.0), w) for k in {**a, **b}}
     if isinstance(a, Sequence):
         return [_lerp(x, y, w) for x, y in zip(a, b)]
     return float(a) + (float(b) - float(a)) * w
 
 
 def _form(a: AlphaLike) -> object:
-    """What must agree for two alphas to be interpolated: names or counts, not values."""
+    """What must agree for two alphas to be interpolated: the form and the count of values."""
     if isinstance(a, Mapping):
-        return ("names", tuple(sorted(a)))
+        return "names"
     if isinstance(a, Sequence):
         return ("values", len(a))
     return "number"
@@ -77,7 +78,10 @@ class AlphaSchedule:
             raise AlphaError("keyframe times must be distinct and in increasing order")
         forms = {_form(a) for _, a in self.keys}
         if len(forms) > 1:
-            raise AlphaError("all keyframes must give alpha in the same form (one number, a list, or names)")
+            raise AlphaError(
+                "all keyframes must give alpha in the same form: one number, lists of the same "
+                "length, or name=value pairs"
+            )
 
     def __call__(self, seconds: float) -> AlphaLike:
         keys = self.keys
@@ -213,6 +217,7 @@ class VideoReport:
     cuts: int
     input_change: float
     output_change: float
+    warning: str | None = None  # something the caller should tell the user
 
     @property
     def flicker_ratio(self) -> float:
@@ -225,6 +230,16 @@ def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int
     scale = min(1.0, max_side / max(width, height)) if max_side else 1.0
     w, h = max(2, round(width * scale)), max(2, round(height * scale))
     return w - w % 2, h - h % 2
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those it created, outermost first."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise VideoError(f"{folder}: cannot create the output folder ({err.strerror or err})") from None
+    return missing
 
 
 def stylize_video(
@@ -243,7 +258,8 @@ def stylize_video(
     progress: Callable[[int, int | None], None] | None = None,
 ) -> VideoReport:
     """Stylize ``src`` into ``dst`` (written whole or not at all); the container follows
-    ``dst``'s extension (.mp4, .mov, .mkv, .webm)."""
+    ``dst``'s extension (.mp4, .mov, .mkv, .webm). ``alpha`` maps seconds since the first
+    frame to an alpha."""
     if stabilize not in STABILIZE:
         raise ValueError(f"unknown stabilisation {stabilize!r} (use {', '.join(STABILIZE)})")
     dst = Path(dst)
@@ -258,7 +274,7 @@ def stylize_video(
         width, height = output_size(info.width, info.height, max_side)
         fps = float(info.fps)
         seen_in, seen_out = FlickerMeter(), FlickerMeter()
-        counts = {"frames": 0, "cuts": 0}
+        state: dict = {"frames": 0, "cuts": 0, "first": None, "last": 0.0}
         modes: list[str] = []
 
         def write(tmp: str) -> None:
@@ -270,21 +286,25 @@ def stylize_video(
                     writer.write_audio(item)
                     continue
                 seconds, pts, frame = item
-                index = counts["frames"]
-                t = seconds if seconds is not None else index / fps
+                if seconds is None:
+                    seconds = state["frames"] / fps
+                if state["first"] is None:
+                    state["first"] = seconds  # keyframe times count from the first frame
+                state["last"] = seconds
                 rgb = torch.from_numpy(frame_to_array(frame, width, height)).permute(2, 0, 1).float() / 255
                 shift = (0, 0)
-                if previous is not None and previous.shape == rgb.shape:
+                if previous is not None:
                     shift = estimate_shift(rgb, previous)
                     now, before = aligned(rgb, previous, shift)
                     if float((now - before).abs().mean()) > CUT:
-                        counts["cuts"] += 1
+                        state["cuts"] += 1
                         for part in (stats, blend):
                             if part is not None:
                                 part.reset()
                 previous = rgb
                 with stats.context() if stats is not None else nullcontext():
-                    y = renderer(rgb, alpha=alpha(t)).clamp(0, 1).cpu()  # frames are encoded on the CPU
+                    y = renderer(rgb, alpha=alpha(seconds - state["first"]))
+                y = y.clamp(0, 1).cpu()  # frames are encoded on the CPU
                 if preserve:
                     y = preserve_color(y, rgb, preserve)
                 if blend is not None:
@@ -292,23 +312,47 @@ def stylize_video(
                 seen_in.add(rgb, shift)
                 seen_out.add(y, shift)
                 writer.write_frame((y * 255).round().byte().permute(1, 2, 0).numpy(), pts)
-                counts["frames"] += 1
+                state["frames"] += 1
                 if progress is not None:
-                    progress(counts["frames"], info.frames)
-            if counts["frames"] == 0:
+                    progress(state["frames"], info.frames)
+            if state["frames"] == 0:
                 raise VideoError(f"{src}: no frames could be decoded")
+            if info.frames and state["frames"] < 0.95 * info.frames:
+                raise VideoError(
+                    f"{src}: only {state['frames']} of its {info.frames} frames could be decoded "
+                    "(a damaged or cut-off file)"
+                )
             writer.close()
 
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_folders(dst.parent)
         # Frames are rendered whole: the tiled path measures its own statistics per frame.
         saved, renderer.max_pixels = renderer.max_pixels, max(renderer.max_pixels, width * height)
         try:
             atomic_write(dst, write)
+        except BaseException as err:
+            for folder in reversed(created):  # leave nothing behind, folders included
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            if isinstance(err, av.FFmpegError):  # e.g. damaged audio packets
+                reason = err.strerror or type(err).__name__
+                raise VideoError(f"{src}: could not be converted ({reason})") from None
+            if isinstance(err, OSError):  # an unwritable folder, a full disk
+                raise VideoError(f"{dst}: cannot write the video ({err.strerror or err})") from None
+            raise
         finally:
             renderer.max_pixels = saved
+    warning = None
+    span = state["last"] - (state["first"] or 0.0) + 1 / fps
+    if not info.frames and info.duration and span < 0.9 * info.duration:
+        warning = (
+            f"the file says it lasts {info.duration:.2f} s but its frames cover {span:.2f} s: "
+            "it may be damaged or cut off (or its audio runs longer)"
+        )
     return VideoReport(
-        counts["frames"], round(time.perf_counter() - start, 2), width, height, fps, modes[0],
-        counts["cuts"], seen_in.mean, seen_out.mean,
+        state["frames"], round(time.perf_counter() - start, 2), width, height, fps, modes[0],
+        state["cuts"], seen_in.mean, seen_out.mean, warning,
     )  # fmt: skip
 
 

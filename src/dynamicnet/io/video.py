@@ -19,10 +19,11 @@ import numpy as np
 from ..errors import DynamicNetError
 
 # output extension -> (FFmpeg muxer, video encoder, audio encoder, audio codecs it can hold as they are)
+_MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3"}
 CONTAINERS = {
-    ".mp4": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3"}),
-    ".m4v": ("mp4", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3"}),
-    ".mov": ("mov", "libx264", "aac", {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"}),
+    ".mp4": ("mp4", "libx264", "aac", _MP4_AUDIO),
+    ".m4v": ("mp4", "libx264", "aac", _MP4_AUDIO),
+    ".mov": ("mov", "libx264", "aac", _MP4_AUDIO | {"pcm_s16le", "pcm_s16be", "pcm_s24le"}),
     ".mkv": ("matroska", "libx264", "aac", None),  # None: any codec
     ".webm": ("webm", "libvpx-vp9", "libopus", {"opus", "vorbis"}),
 }
@@ -52,6 +53,8 @@ class VideoReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise VideoError(f"{self.path}: is a folder, not a video")
         if not self.path.is_file():
             raise VideoError(f"{self.path}: no such file")
         try:
@@ -143,7 +146,7 @@ class VideoWriter:
             self.video.options = {"crf": str(quality + 12), "b": "0", "row-mt": "1"}
         self.audio_in, self.audio, self.audio_mode = reader.audio if audio else None, None, "none"
         if self.audio_in is not None:
-            codec = self.audio_in.codec_context.name
+            codec = self.audio_in.codec_context.codec.canonical_name  # "mp3", not the decoder "mp3float"
             if copyable is None or codec in copyable:
                 self.audio = self.container.add_stream_from_template(self.audio_in)
                 self.audio_mode = f"copied ({codec})"
@@ -153,6 +156,8 @@ class VideoWriter:
                 self.audio.layout = self.audio_in.layout.name if self.audio_in.layout else "stereo"
                 self.audio_mode = f"re-encoded ({codec} -> {audio_codec})"
         self._next_pts = 0
+        self._audio_start: int | None = None  # in samples: re-encoded audio starts where the input's did
+        self._audio_samples = 0
 
     def write_frame(self, rgb: np.ndarray, pts: int | None) -> None:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
@@ -174,7 +179,13 @@ class VideoWriter:
             self.container.mux(packet)
             return
         for frame in packet.decode():
-            frame.pts = None
+            # Timestamps in samples, contiguous from where the input's audio starts: gaps or
+            # jitter in the input's stamps would upset the encoder.
+            if self._audio_start is None:
+                self._audio_start = round(float(frame.time or 0.0) * frame.sample_rate)
+            frame.time_base = Fraction(1, frame.sample_rate)
+            frame.pts = self._audio_start + self._audio_samples
+            self._audio_samples += frame.samples
             for out in self.audio.encode(frame):
                 self.container.mux(out)
 
@@ -188,7 +199,7 @@ class VideoWriter:
 
 def write_test_clip(
     path: str | Path, frames: list[np.ndarray], fps: int = 10, audio_seconds: float | None = None,
-    audio_codec: str = "aac",
+    audio_codec: str = "aac", quality: int | None = None,
 ) -> Path:  # fmt: skip
     """A small clip from RGB uint8 frames, with a sine tone as audio if asked (for tests and
     experiments)."""
@@ -198,6 +209,8 @@ def write_test_clip(
         v = out.add_stream(video_codec, rate=fps)
         v.height, v.width = frames[0].shape[:2]
         v.pix_fmt = "yuv420p" if v.height % 2 == v.width % 2 == 0 else "yuv444p"  # 4:2:0 needs even sides
+        if quality is not None:
+            v.options = {"crf": str(quality)}
         a = None
         if audio_seconds:
             a = out.add_stream(audio_codec, rate=44100)
