@@ -145,11 +145,12 @@ class VideoWriter:
         else:
             self.video.options = {"crf": str(quality + 12), "b": "0", "row-mt": "1"}
         self.audio_in, self.audio, self.audio_mode = reader.audio if audio else None, None, "none"
+        self._copy_audio = False
         if self.audio_in is not None:
             codec = self.audio_in.codec_context.codec.canonical_name  # "mp3", not the decoder "mp3float"
             if copyable is None or codec in copyable:
                 self.audio = self.container.add_stream_from_template(self.audio_in)
-                self.audio_mode = f"copied ({codec})"
+                self.audio_mode, self._copy_audio = f"copied ({codec})", True
             else:
                 rate = 48000 if audio_codec == "libopus" else self.audio_in.rate or 48000  # opus: 48 kHz only
                 self.audio = self.container.add_stream(audio_codec, rate=rate)
@@ -174,7 +175,7 @@ class VideoWriter:
     def write_audio(self, packet: av.Packet) -> None:
         if self.audio is None:
             return
-        if self.audio_mode.startswith("copied"):
+        if self._copy_audio:
             packet.stream = self.audio
             self.container.mux(packet)
             return
@@ -191,7 +192,7 @@ class VideoWriter:
 
     def close(self) -> None:
         self._mux_video(self.video.encode())
-        if self.audio is not None and not self.audio_mode.startswith("copied"):
+        if self.audio is not None and not self._copy_audio:
             for packet in self.audio.encode():
                 self.container.mux(packet)
         self.container.close()
