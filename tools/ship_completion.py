@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
 
-import dynamicnet
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
@@ -36,9 +35,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
-    run = Path(args.run)
-    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
-    model = dynamicnet.load(name)
+    run, meta, recipe, name, shipped, model = ship_run(args)
     d = recipe.data["data"]
     rows = []
     for file in d.get("holdout", [])[:5]:

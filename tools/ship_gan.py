@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
 
-import dynamicnet
 from dynamicnet.data.celeba import read_face_table
 from dynamicnet.data.images import tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
@@ -37,9 +36,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
-    run = Path(args.run)
-    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
-    model = dynamicnet.load(name)
+    run, meta, recipe, name, shipped, model = ship_run(args)
     with torch.no_grad():
         z = model.latents(args.n, args.seed)
         rows = [[tensor_to_pil(face) for face in model(z, alpha=a).clamp(0, 1)] for a in ALPHAS]

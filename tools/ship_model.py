@@ -78,19 +78,20 @@ def distinct_targets(objectives: dict[str, StyleObjective]) -> dict[str, list[st
     return {names[0]: names for names in groups.values()}
 
 
-def ship_run(run: Path, name: str | None, description: str):
-    """Copy a run's model into the package; (metadata, recipe, shipped name, shipped file)."""
+def ship_run(args: argparse.Namespace):
+    """Copy the run named by ``args`` (see :func:`ship_parser`) into the package; returns
+    (run folder, metadata, recipe, shipped name, shipped file, the shipped model loaded)."""
+    run = Path(args.run)
     meta = dynamicnet.read_metadata(run / "model.safetensors")
     recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
-    name = name or recipe.name
-    return meta, recipe, name, ship(run / "model.safetensors", name, description)
+    name = args.name or recipe.name
+    shipped = ship(run / "model.safetensors", name, args.description)
+    return run, meta, recipe, name, shipped, dynamicnet.load(name)
 
 
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
-    run = Path(args.run)
-    meta, recipe, name, shipped = ship_run(run, args.name, args.description)
-    model = dynamicnet.load(name)
+    run, meta, recipe, name, shipped, model = ship_run(args)
     data = recipe.data["data"]
     photos_dir = recipe.resolve(data["photos"])
     held_out = [photos_dir / p for p in data.get("holdout", [])]
