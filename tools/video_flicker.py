@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 import dynamicnet
-from dynamicnet.inference.video import STABILIZE, frames_of, stylize_video
-from dynamicnet.io.video import write_test_clip
+from dynamicnet.inference.video import STABILIZE, stylize_video
+from dynamicnet.io.video import frames_of, write_test_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from dynamicnet.cli.main import main
-from dynamicnet.inference.video import frames_of
-from dynamicnet.io.video import VideoReader, write_test_clip
+from dynamicnet.io.video import VideoReader, frames_of, write_test_clip
 
 
 @pytest.fixture

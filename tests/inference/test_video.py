@@ -16,10 +16,9 @@ from dynamicnet.inference.video import (
     MotionBlend,
     SmoothedStatistics,
     estimate_shift,
-    frames_of,
     stylize_video,
 )
-from dynamicnet.io.video import VideoError, write_test_clip
+from dynamicnet.io.video import VideoError, frames_of, write_test_clip
 
 
 def _photo(h=40, w=56, seed=0):
@@ -175,19 +174,7 @@ def test_a_cut_restarts_the_blend(renderer, tmp_path):
 def test_keyframe_times_count_from_the_first_frame(renderer, tmp_path):
     """A clip whose first frame is stamped 3 s (cut from a longer one, or MPEG-TS) still
     starts at the first keyframe."""
-    import av
-
-    path = tmp_path / "late.mkv"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=2)
-        stream.width, stream.height, stream.pix_fmt = 56, 40, "yuv420p"
-        for i in range(5):
-            frame = av.VideoFrame.from_ndarray(_photo(), format="rgb24")
-            frame.pts = 6 + i  # 3.0 s, 3.5 s, ...
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    path = write_test_clip(tmp_path / "late.mkv", [_photo()] * 5, fps=2, video_start=3.0)
     used = []
 
     def schedule(t: float) -> float:
@@ -201,26 +188,9 @@ def test_keyframe_times_count_from_the_first_frame(renderer, tmp_path):
 def test_re_encoded_audio_keeps_its_start(renderer, tmp_path):
     import av
 
-    path = tmp_path / "late-audio.mkv"
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=10)
-        video.width, video.height, video.pix_fmt = 56, 40, "yuv420p"
-        sound = out.add_stream("flac", rate=44100)
-        sound.layout = "mono"
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(_photo(), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        for start in range(0, 22050, 1024):  # 0.5 s of sound from 0.5 s on
-            chunk = av.AudioFrame.from_ndarray(np.full((1, 1024), 800, np.int16), format="s16", layout="mono")
-            chunk.sample_rate, chunk.pts = 44100, 22050 + start
-            for packet in sound.encode(chunk):
-                out.mux(packet)
-        for packet in sound.encode():
-            out.mux(packet)
+    path = write_test_clip(
+        tmp_path / "late-audio.mkv", [_photo()] * 10, audio_seconds=0.5, audio_codec="flac", audio_start=0.5
+    )
     for name in ("out.mp4", "out.webm"):  # flac is re-encoded: aac, opus
         report = stylize_video(path, tmp_path / name, renderer, lambda t: 1.0)
         assert report.audio.startswith("re-encoded (flac")
@@ -238,19 +208,8 @@ def test_a_file_cut_short_is_refused_or_flagged(renderer, tmp_path):
     report = stylize_video(cut, tmp_path / "out.mp4", renderer, lambda t: 1.0)
     assert 0 < report.frames < 30 and "may be damaged or cut off" in report.warning
 
-    import av
-
-    fast = tmp_path / "fast.mp4"  # the index first (faststart): mp4 says how many frames it has
-    with av.open(str(fast), "w", options={"movflags": "faststart"}) as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 56, 40, "yuv420p"
-        for i, rgb in enumerate(frames_of(clip)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    # the index first (faststart): this mp4 says how many frames it has before they come
+    fast = write_test_clip(tmp_path / "fast.mp4", frames_of(clip), index_first=True)
     data = fast.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[: int(len(data) * 0.7)])
     with pytest.raises(VideoError, match=r"cut\.mp4: (only \d+ of its 40 frames|not a readable video)"):

@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import av
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -119,6 +119,12 @@ class SmoothedStatistics:
         self.stats.clear()
 
 
+@lru_cache(maxsize=4)
+def _window(h: int, w: int) -> Tensor:
+    """A 2-D Hann window: the frame's edges must not look like a shift to the FFT."""
+    return torch.outer(torch.hann_window(h, periodic=False), torch.hann_window(w, periodic=False))
+
+
 def estimate_shift(now: Tensor, before: Tensor) -> tuple[int, int]:
     """The whole-pixel translation (dy, dx) that moves ``before`` onto ``now``, by phase
     correlation of their brightness: a panning camera's motion between two frames.
@@ -128,8 +134,7 @@ def estimate_shift(now: Tensor, before: Tensor) -> tuple[int, int]:
     """
     a, b = now.mean(dim=0), before.mean(dim=0)
     h, w = a.shape
-    hann = torch.hann_window
-    window = torch.outer(hann(h, periodic=False), hann(w, periodic=False))  # no edge effects
+    window = _window(h, w)
     cross = torch.fft.rfft2((a - a.mean()) * window) * torch.fft.rfft2((b - b.mean()) * window).conj()
     surface = torch.fft.irfft2(cross / (cross.abs() + 1e-8), s=a.shape)
     peak = int(surface.argmax())
@@ -354,16 +359,3 @@ def stylize_video(
         state["frames"], round(time.perf_counter() - start, 2), width, height, fps, modes[0],
         state["cuts"], seen_in.mean, seen_out.mean, warning,
     )  # fmt: skip
-
-
-def frames_of(path: str | Path, limit: int | None = None) -> list[np.ndarray]:
-    """The decoded RGB frames of a (short) video, for checks and measurements."""
-    out = []
-    with VideoReader(path) as reader:
-        info = reader.info
-        for kind, item in reader.packets():
-            if kind == "frame":
-                out.append(frame_to_array(item[2], info.width, info.height))
-                if limit is not None and len(out) >= limit:
-                    break
-    return out

@@ -115,6 +115,19 @@ def frame_to_array(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     return frame.to_ndarray(width=width, height=height, format="rgb24")
 
 
+def frames_of(path: str | Path, limit: int | None = None) -> list[np.ndarray]:
+    """The decoded RGB frames of a (short) video, for checks and measurements."""
+    out = []
+    with VideoReader(path) as reader:
+        info = reader.info
+        for kind, item in reader.packets():
+            if kind == "frame":
+                out.append(frame_to_array(item[2], info.width, info.height))
+                if limit is not None and len(out) >= limit:
+                    break
+    return out
+
+
 def container_for(path: str | Path) -> tuple[str, str, str, set[str] | None]:
     suffix = Path(path).suffix.lower()
     if suffix not in CONTAINERS:
@@ -131,7 +144,6 @@ class VideoWriter:
         quality: int = 18, audio: bool = True,
     ) -> None:  # fmt: skip
         muxer, video_codec, audio_codec, copyable = container_for(path)
-        self.path = path
         self.container = av.open(tmp_path, mode="w", format=muxer)
         src = reader.video
         self.video = self.container.add_stream(video_codec, rate=src.average_rate or src.guessed_rate or 25)
@@ -200,13 +212,17 @@ class VideoWriter:
 
 def write_test_clip(
     path: str | Path, frames: list[np.ndarray], fps: int = 10, audio_seconds: float | None = None,
-    audio_codec: str = "aac", quality: int | None = None,
+    audio_codec: str = "aac", quality: int | None = None, *, video_start: float = 0.0,
+    audio_start: float = 0.0, index_first: bool = False,
 ) -> Path:  # fmt: skip
     """A small clip from RGB uint8 frames, with a sine tone as audio if asked (for tests and
-    experiments)."""
+    experiments). ``video_start`` and ``audio_start`` (seconds) stamp the first frame and the
+    first sample later, as in clips cut from longer ones; ``index_first`` puts an mp4's
+    index at the front (faststart), so that its frame count is known before its frames."""
     path = Path(path)
     muxer, video_codec, _, _ = container_for(path)
-    with av.open(str(path), mode="w", format=muxer) as out:
+    options = {"movflags": "faststart"} if index_first else {}
+    with av.open(str(path), mode="w", format=muxer, options=options) as out:
         v = out.add_stream(video_codec, rate=fps)
         v.height, v.width = frames[0].shape[:2]
         v.pix_fmt = "yuv420p" if v.height % 2 == v.width % 2 == 0 else "yuv444p"  # 4:2:0 needs even sides
@@ -217,7 +233,7 @@ def write_test_clip(
             a = out.add_stream(audio_codec, rate=44100)
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = i
+            frame.pts = round(video_start * fps) + i
             for p in v.encode(frame):
                 out.mux(p)
         for p in v.encode():
@@ -230,7 +246,7 @@ def write_test_clip(
             for start in range(0, samples, step):
                 part = tone[:, start : start + step].copy()
                 chunk = av.AudioFrame.from_ndarray(part, format="flt", layout="mono")
-                chunk.sample_rate, chunk.pts = 44100, start
+                chunk.sample_rate, chunk.pts = 44100, round(audio_start * 44100) + start
                 for p in a.encode(chunk):
                     out.mux(p)
             for p in a.encode():
