@@ -52,6 +52,33 @@ def test_style_loss_prefers_the_style(style_image, photo_factory, tmp_path):
     assert loss(styled, content)["style"] < on_content["style"]
 
 
+def test_colour_fidelity_prices_casts_not_strokes(style_image):
+    from dynamicnet.losses.perceptual import color_shift
+
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    cast = photo + 10 / 255  # a uniform cast of 10/255: one unit
+    assert abs(float(color_shift(cast, photo)) - 1.0) < 1e-4
+    strokes = photo.clone()
+    strokes[..., ::2, :] += 0.1  # fine +-0.1 stripes inside every 4x4 cell average out
+    strokes[..., 1::2, :] -= 0.1
+    assert float(color_shift(strokes, photo)) < 1e-6
+    vgg, _ = load_perceptual("random")
+    with_colour = StyleObjective.from_dict({"style": str(style_image), "color_weight": 2.0}, name="o")
+    loss = StyleLoss(vgg, with_colour)
+    terms = loss(cast, photo)
+    assert abs(float(terms["color"]) - 1.0) < 1e-4
+    plain = StyleLoss(vgg, StyleObjective.from_dict({"style": str(style_image)}, name="o"))(cast, photo)
+    assert "color" not in plain
+    assert abs(float(terms["loss"]) - float(plain["loss"]) - 2.0) < 1e-3
+    assert with_colour.to_dict()["color_weight"] == 2.0
+    assert "color_weight" not in plain_objective_dict(style_image)
+
+
+def plain_objective_dict(style_image) -> dict:
+    """Objectives without the colour term are recorded as before the term existed."""
+    return StyleObjective.from_dict({"style": str(style_image)}, name="o").to_dict()
+
+
 def test_style_targets_follow_the_network_device(style_image):
     # "meta" stands in for a GPU: mixing it with a CPU tensor fails the way cuda does
     objective = StyleObjective.from_dict({"style": str(style_image)}, name="o")
@@ -97,6 +124,7 @@ def test_calibration_makes_mean_activations_one():
         ({"styles": [{"img": "a.jpg"}]}, "each style needs image"),
         ({"style": "a.jpg", "style_weight": "lots"}, "style_weight must be a number"),
         ({"style": "a.jpg", "content_weight": -1}, "content_weight must be a number >= 0"),
+        ({"style": "a.jpg", "color_weight": "yes"}, "color_weight must be a number >= 0"),
     ],
 )
 def test_objective_mistakes(table, message):

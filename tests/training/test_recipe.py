@@ -55,6 +55,8 @@ def test_defaults_are_filled_in(tmp_path):
         (('[data]\nphotos = "photos"', "[data]"), "needs 'photos'"),
         (('name = "ok"', 'name = "ok"\n[model]\nvariant = "triple"'), "'model.variant'"),
         (('name = "ok"', 'name = "ok"\n[model]\nvariant = "dual"'), "tunes the sets 'high' and 'low'"),
+        (('name = "ok"', 'name = "ok"\n[model]\narchitecture = "unet"'), "'model.architecture' must be"),
+        (("crop = 32", "crop = 32\ncontext = -2"), "'data.context' must be a whole number >= 0"),
     ],
 )
 def test_mistakes_are_reported(tmp_path, change, message):
@@ -63,6 +65,14 @@ def test_mistakes_are_reported(tmp_path, change, message):
     with pytest.raises(RecipeError) as info:
         load(tmp_path, GOOD.replace(old, new, 1))
     assert message in str(info.value)
+
+
+def test_new_keys_leave_older_recipes_hash_alone(tmp_path):
+    """Run caches and resumes are keyed by the recipe hash: keys added later have no default."""
+    plain = load(tmp_path, GOOD)
+    assert "architecture" not in plain.data["model"] and "context" not in plain.data["data"]
+    explicit = load(tmp_path, GOOD.replace("crop = 32", "crop = 32\ncontext = 8"))
+    assert explicit.hash != plain.hash and explicit.data["data"]["context"] == 8
 
 
 def test_not_toml(tmp_path):

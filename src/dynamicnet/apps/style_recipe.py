@@ -19,7 +19,8 @@ class StyleTraining:
         self.recipe = recipe
         d = recipe.data
         sets = recipe.tune_sets if recipe.variant == "multi" else None
-        config = style.default_config(recipe.variant, sets)
+        architecture = style.RECIPE_ARCHITECTURES[d["model"].get("architecture", "johnson")]
+        config = style.default_config(recipe.variant, sets, architecture)
         torch.manual_seed(d["seed"])
         self.model = style.build(config).to(device)
         if d["main"].get("init"):
@@ -31,15 +32,27 @@ class StyleTraining:
         }
         photos = recipe.resolve(d["data"]["photos"])
         self.files, self.ignored = list_images(photos, exclude=d["data"].get("holdout", []))
-        self.dataset = RandomCrops(self.files, d["data"]["crop"], d["data"]["resize"], d["seed"])
+        self.context = d["data"].get("context", 0)
+        crop, resize = d["data"]["crop"], d["data"]["resize"]
+        self.dataset = RandomCrops(
+            self.files, crop + 2 * self.context, max(resize or crop, crop + 2 * self.context), d["seed"]
+        )
         self.device = device
 
     def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
         criterion = StyleLoss(self.vgg, objective).to(self.device)
 
+        c = self.context
+
         def loss(model, batch):
-            return criterion(model(batch, alpha=alpha), batch)
+            # the network sees `context` pixels of real photo around the crop that the loss
+            # does not score: nothing rewards what it paints at its own borders, so it paints
+            # them as it paints the inside (no frame)
+            out = model(batch, alpha=alpha)
+            if c:
+                out, batch = out[..., c:-c, c:-c], batch[..., c:-c, c:-c]
+            return criterion(out, batch)
 
         return Stage(
             name=name,

@@ -43,14 +43,14 @@ class Scorer:
 
     @torch.no_grad()
     def __call__(self, output: Tensor, content: Tensor) -> dict[str, dict[str, float]]:
-        """``{objective: {"loss", "content", "style"[, "tv"]}}`` for one (1, 3, H, W) output."""
+        """``{objective: {"loss", "content", "style"[, "tv", "color"]}}`` for one (1, 3, H, W) output."""
         cached = self._targets.get(id(content))
         if cached is None or cached[0] is not content:
             cached = (content, self._first.features(content)[CONTENT_LAYER])
             self._targets[id(content)] = cached
         feats = self._first.features(output)
         return {
-            name: {k: float(v) for k, v in criterion.terms(output, feats, cached[1]).items()}
+            name: {k: float(v) for k, v in criterion.terms(output, feats, cached[1], content).items()}
             for name, criterion in self.criteria.items()
         }
 

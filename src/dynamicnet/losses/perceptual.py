@@ -1,4 +1,5 @@
-"""Perceptual style-transfer objectives: VGG16 content loss, Gram style loss, total variation.
+"""Perceptual style-transfer objectives: VGG16 content loss, Gram style loss, total variation,
+colour fidelity.
 
 An objective is data (:class:`StyleObjective`): which style images at which size, and
 the weights of the terms. :class:`StyleLoss` binds one objective to a VGG network and
@@ -20,6 +21,9 @@ from ..training.recipe import RecipeError
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+COLOR_POOL = 4  # colour fidelity compares 4x4-pixel averages: strokes may move, colours may not
+COLOR_UNIT = (10 / 255) ** 2  # a uniform cast of 10/255 over the whole image costs one unit
+WEIGHTS = ("content_weight", "style_weight", "tv_weight", "color_weight")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class StyleObjective:
     content_weight: float = 1.0
     style_weight: float = 1.0
     tv_weight: float = 0.0
+    color_weight: float = 0.0
     name: str = ""
 
     @classmethod
@@ -52,7 +57,7 @@ class StyleObjective:
         where = f"objective {name!r}" if name else "objective"
         if not isinstance(data, dict):
             raise RecipeError(f"{where}: must be a table")
-        known = {"style", "style_size", "styles", "content_weight", "style_weight", "tv_weight"}
+        known = {"style", "style_size", "styles", *WEIGHTS}
         unknown = set(data) - known
         if unknown:
             raise RecipeError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(known)})")
@@ -80,7 +85,7 @@ class StyleObjective:
             if not image.is_absolute():
                 image = Path(base_dir) / image
             targets.append(StyleTarget(str(image), size, float(weight)))
-        for key in ("content_weight", "style_weight", "tv_weight"):
+        for key in WEIGHTS:
             if key in data and (not _is_number(data[key]) or data[key] < 0):
                 raise RecipeError(f"{where}: {key} must be a number >= 0, got {data[key]!r}")
         return cls(
@@ -88,12 +93,15 @@ class StyleObjective:
             content_weight=float(data.get("content_weight", 1.0)),
             style_weight=float(data.get("style_weight", 1.0)),
             tv_weight=float(data.get("tv_weight", 0.0)),
+            color_weight=float(data.get("color_weight", 0.0)),
             name=name,
         )
 
     def to_dict(self) -> dict:
         """JSON-ready description for model metadata (image names, not machine paths)."""
         out = asdict(self)
+        if not self.color_weight:
+            del out["color_weight"]  # as objectives were recorded before the term existed
         out["styles"] = [
             {"image": Path(t.image).name, "size": t.size, "weight": t.weight} for t in self.styles
         ]
@@ -106,6 +114,18 @@ def _is_number(value: object) -> bool:
 
 def total_variation(x: Tensor) -> Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+def color_shift(output: Tensor, content: Tensor) -> Tensor:
+    """Mean squared difference of 4x4-pixel averages, in units of a 10/255 cast.
+
+    The content loss (relu2_2) barely sees smooth colour changes in flat areas, so a light
+    style weight alone lets a network paint colour blotches into skies and skin to match
+    the deep Grams cheaply; this term prices them.
+    """
+    a = F.avg_pool2d(output.float(), COLOR_POOL, ceil_mode=True)
+    b = F.avg_pool2d(content.float(), COLOR_POOL, ceil_mode=True)
+    return F.mse_loss(a, b) / COLOR_UNIT
 
 
 class StyleLoss(nn.Module):
@@ -135,12 +155,19 @@ class StyleLoss(nn.Module):
     def forward(self, output: Tensor, content: Tensor) -> dict[str, Tensor]:
         with torch.no_grad():
             target = self.features(content)[CONTENT_LAYER]
-        return self.terms(output, self.features(output), target)
+        return self.terms(output, self.features(output), target, content)
 
-    def terms(self, output: Tensor, out_feats: dict[str, Tensor], content_target: Tensor) -> dict:
+    def terms(
+        self,
+        output: Tensor,
+        out_feats: dict[str, Tensor],
+        content_target: Tensor,
+        content: Tensor | None = None,
+    ) -> dict:
         """The loss from features computed once, so one output can be scored by several objectives.
 
-        ``content_target`` is the content image's :data:`CONTENT_LAYER` feature map.
+        ``content_target`` is the content image's :data:`CONTENT_LAYER` feature map;
+        ``content`` the content image itself, needed when the objective weighs colour.
         """
         # both terms in units of the backbone's reference losses (see VGG16Features.calibrate)
         content_loss = F.mse_loss(out_feats[CONTENT_LAYER].float(), content_target.float())
@@ -158,7 +185,15 @@ class StyleLoss(nn.Module):
             tv = total_variation(output.float())
             total = total + obj.tv_weight * tv
             terms["tv"] = tv.detach()
+        if obj.color_weight:
+            if content is None:
+                raise ValueError("this objective weighs colour fidelity: pass the content image")
+            color = color_shift(output, content)
+            total = total + obj.color_weight * color
+            terms["color"] = color.detach()
         return {"loss": total, **terms}
 
 
-__all__ = ["CONTENT_LAYER", "StyleLoss", "StyleObjective", "StyleTarget", "gram", "total_variation"]
+__all__ = [
+    "CONTENT_LAYER", "StyleLoss", "StyleObjective", "StyleTarget", "color_shift", "gram", "total_variation",
+]  # fmt: skip

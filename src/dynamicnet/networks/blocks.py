@@ -6,18 +6,25 @@ from torch import Tensor, nn
 
 
 class ConvTuningBlock(nn.Module):
-    """Three 3x3 reflection-padded convolutions with ReLUs between, no normalisation.
+    """``depth`` 3x3 reflection-padded convolutions with ReLUs between, no normalisation.
 
-    The block of the official Dynamic-Net style networks; small, and with no final
-    activation so that ``psi(z)`` can push features in either direction.
+    Three is the block of the official Dynamic-Net style networks; small, and with no
+    final activation so that ``psi(z)`` can push features in either direction. The fast
+    style network uses two, which halves the blocks' share of its render time.
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, depth: int = 3) -> None:
         super().__init__()
-        self.conv0 = nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
+        if depth < 1:
+            raise ValueError(f"a tuning block needs at least one convolution, got depth {depth}")
+        for i in range(depth):
+            self.add_module(f"conv{i}", nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect"))
+        self.depth = depth
         self.act = nn.ReLU()
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.conv2(self.act(self.conv1(self.act(self.conv0(z)))))
+        for i in range(self.depth):
+            z = getattr(self, f"conv{i}")(z)
+            if i < self.depth - 1:
+                z = self.act(z)
+        return z

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "task": "style",
         "seed": 0,
         "perceptual": "auto",
+        # [model] architecture ("johnson") and [data] context (0) have no defaults here, so that
+        # recipes written before them keep their hash (run caches and resumes are keyed by it)
         "model": {"variant": "single"},
         "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
         "train": _TRAIN_DEFAULTS,
@@ -105,10 +107,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "task": _one_of(*TASKS),
         "seed": _INT,
         "perceptual": _STR,
-        "model": {"variant": _one_of("single", "dual", "multi")},
+        "model": {"variant": _one_of("single", "dual", "multi"), "architecture": _one_of("johnson", "fast")},
         "data": {
             "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
-            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST,
+            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST, "context": _COUNT,
         },
         "train": _TRAIN_SCHEMA,
         "objectives": None,  # checked by the task's objective parser

@@ -1,0 +1,93 @@
+"""What a user sees of a style model, in numbers: frames at the borders, and how far the knob moves.
+
+Both are measured on rendered 8-bit-range images (outputs clamped to [0, 1]) and given
+in steps of 1/255, the unit a user's eye and image viewer work in.
+
+- **Border figure**: the mean absolute difference, over the outer ``band`` pixels, between
+  a render of the photo and a render of the same photo with ``context`` pixels of
+  mirrored photo around it (cropped back). A network that paints a frame at its own
+  borders shows it here; one that renders its borders as it renders the inside does not.
+- **Knob span**: renders across the alpha range; the distance of each from the photo
+  and from the render at the low end. The span is the distance between the two ends;
+  the knob is monotone when every step moves the picture further from the low end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..core import AlphaLike
+
+Render = Callable[[Tensor, AlphaLike], Tensor]  # (3, H, W) RGB in [0, 1] -> same
+
+
+def level_distance(a: Tensor, b: Tensor) -> float:
+    """Mean absolute difference of two images clamped to [0, 1], in steps of 1/255."""
+    return float((a.clamp(0, 1) - b.clamp(0, 1)).abs().mean()) * 255
+
+
+def border_figure(render: Render, photo: Tensor, alpha: AlphaLike, context: int = 64, band: int = 4) -> float:
+    """Mean difference (1/255) of the outer ``band`` pixels between a render and a render
+    with ``context`` pixels of mirrored photo around it."""
+    if photo.dim() != 3:
+        raise ValueError(f"expected one (3, H, W) photo, got {tuple(photo.shape)}")
+    h, w = photo.shape[-2:]
+    if min(h, w) <= max(context, 2 * band):
+        raise ValueError(f"the photo ({w}x{h}) must be larger than the context ({context} px) on both sides")
+    plain = render(photo, alpha)
+    padded = F.pad(photo.unsqueeze(0), (context,) * 4, mode="reflect")[0]
+    framed = render(padded, alpha)[:, context : context + h, context : context + w]
+    ring = torch.ones(h, w, dtype=torch.bool)
+    ring[band:-band, band:-band] = False
+    diff = (plain.clamp(0, 1) - framed.clamp(0, 1)).abs()[:, ring]
+    return float(diff.mean()) * 255
+
+
+@dataclass(frozen=True)
+class KnobSpan:
+    """Distances (1/255) along the knob for one photo; ``alphas`` in increasing order."""
+
+    alphas: tuple[float, ...]
+    from_photo: tuple[float, ...]  # each render vs the photo
+    from_low: tuple[float, ...]  # each render vs the render at alphas[0]
+
+    @property
+    def span(self) -> float:
+        """How far the two ends of the knob are apart."""
+        return self.from_low[-1]
+
+    @property
+    def monotone(self) -> bool:
+        """Every step moves the picture further from the low end."""
+        return all(b > a for a, b in zip(self.from_low, self.from_low[1:]))
+
+    @property
+    def largest_step_share(self) -> float:
+        """The largest step between neighbouring renders as a share of all steps together
+        (1 / number of steps when the change is spread evenly)."""
+        return max(self.steps) / max(sum(self.steps), 1e-12)
+
+    @property
+    def steps(self) -> tuple[float, ...]:
+        return tuple(b - a for a, b in zip(self.from_low, self.from_low[1:]))
+
+
+def knob_span(render: Render, photo: Tensor, alphas: Sequence[float]) -> KnobSpan:
+    """Render ``photo`` at each alpha (sorted) and measure the distances of :class:`KnobSpan`."""
+    alphas = tuple(sorted(float(a) for a in alphas))
+    if len(alphas) < 2:
+        raise ValueError("a knob span needs at least two alphas")
+    images = [render(photo, a) for a in alphas]
+    return KnobSpan(
+        alphas=alphas,
+        from_photo=tuple(level_distance(y, photo) for y in images),
+        from_low=tuple(level_distance(y, images[0]) for y in images),
+    )
+
+
+__all__ = ["KnobSpan", "border_figure", "knob_span", "level_distance"]
