@@ -19,6 +19,7 @@ from dynamicnet.data.folder import list_images
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
 from dynamicnet.evaluation import measure_style_objectives
+from dynamicnet.evaluation.visible import measure_visible
 from dynamicnet.inference import Renderer
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
 from dynamicnet.models import ship
@@ -44,6 +45,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet-side", type=int, default=512, help="render side of the held-out photos")
     p.add_argument("--cell", type=int, default=256, help="side of a contact-sheet cell")
     p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
+    p.add_argument("--knob-side", type=int, default=768, help="photo side for the knob and border figures")
     return p
 
 
@@ -120,6 +122,10 @@ def main(argv=None) -> None:
     photos = [read_image(p, max_side=args.loss_side) for p in held_out]
     points = measure_style_objectives(model, photos, alphas, criteria)
 
+    seen = [read_image(p, max_side=args.knob_side) for p in held_out]
+    visible = measure_visible(renderer, seen, tuple(meta["alpha_range"]))
+    (run / "visible.json").write_text(json.dumps(visible.to_dict(), indent=2) + "\n")
+
     stage_rows = [("main", recipe.data["main"])] + [(f"tune:{t['set']}", t) for t in recipe.data["tune"]]
     lines = [
         f"# {name}",
@@ -128,21 +134,24 @@ def main(argv=None) -> None:
         "",
         f'- Load: `dynamicnet.load("{name}")`; '
         f"`dynamicnet stylize IMG --model {name} --alpha 0 0.5 1 --out DIR`",
-        f"- Variant: {meta['variant']}; alpha range {meta['alpha_range']}; blocks "
+        f"- Network: {meta['architecture']}; variant {meta['variant']}; "
+        f"alpha range {meta['alpha_range']}; blocks "
         + ", ".join(f"{b} at {v['at']}" for b, v in meta["blocks"].items()),
         f"- File: `src/dynamicnet/models/{name}.safetensors` "
         f"({shipped.stat().st_size / 2**20:.1f} MB, fp16 weights)",
         "",
         "## Objectives",
         "",
-        "| stage | objective | style image | style size (px) | content weight | style weight |",
-        "|---|---|---|---|---|---|",
+        "| stage | objective | style image | style size (px) | content weight | style weight "
+        "| colour weight |",
+        "|---|---|---|---|---|---|---|",
     ]
     for stage, table in meta["objectives"].items():
         for target in table["styles"]:
             lines.append(
                 f"| {stage} | {table['name']} | {target['image']} | {target['size']} | "
-                f"{table['content_weight']:g} | {table['style_weight']:g} |"
+                f"{table['content_weight']:g} | {table['style_weight']:g} | "
+                f"{table.get('color_weight', 0):g} |"
             )
     lines += [
         "",
@@ -155,7 +164,13 @@ def main(argv=None) -> None:
         f' then `python tools/ship_model.py runs/{recipe.name} --description "{args.description}"`',
         f"- Photos: `{data['photos']}`, {len(train_files)} for training and {len(held_out)} held out; "
         f"random {data['crop']} px crops after resizing the shorter side to "
-        f"{data['resize']} px; batch {data['batch']}",
+        f"{data['resize']} px; batch {data['batch']}"
+        + (
+            f"; the network saw {data['context']} px of real photo around each crop, which the loss "
+            "did not score"
+            if data.get("context")
+            else ""
+        ),
         "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stage_rows),
         f"- Precision {meta['training']['precision']}, {meta['training']['processes']} process(es); "
         f"{step_seconds(run):.2f} s per step (median) on {args.machine}: about "
@@ -181,6 +196,21 @@ def main(argv=None) -> None:
         "These photos were not used in training.",
         "",
         f"![{name} across alpha]({name}.jpg)",
+        "",
+        "## What you see: the knob and the borders",
+        "",
+        f"Measured by `tools/ship_model.py` on the {len(seen)} held-out photos at {args.knob_side} px "
+        "(longer side), rendered as `dynamicnet stylize` does, in steps of 1/255 (mean absolute "
+        "difference of 8-bit-range images):",
+        "",
+        f"- **Knob span** (the two ends of the knob apart): **{visible.span:.1f}**",
+        f"- Low end (alpha {visible.alphas[0]:g}) vs the photo: {visible.low_from_photo:.1f}; "
+        f"high end (alpha {visible.alphas[-1]:g}) vs the photo: {visible.high_from_photo:.1f}",
+        f"- Monotone over {len(visible.alphas)} equally spaced alphas on every photo: "
+        f"{'yes' if visible.monotone else 'no'}; the largest of the "
+        f"{len(visible.alphas) - 1} steps is {visible.largest_step_share:.0%} of the whole change",
+        f"- **Border figure** (outer 4 px vs a render with 64 px of mirrored context): "
+        f"**{visible.border:.1f}** mean, {visible.worst_border:.1f} worst (photo and alpha)",
         "",
         "## Measured losses",
         "",

@@ -31,6 +31,28 @@ def test_output_moves_monotonically_and_smoothly_with_alpha(model):
         _assert_steady(renderer.sweep(x, alphas), end)
 
 
+def _held_out_photo() -> torch.Tensor:
+    """The astronaut photo bundled with scikit-image (held out of every style recipe), 384 x 288."""
+    from skimage import data
+
+    x = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    x = torch.nn.functional.interpolate(x, size=(384, 384), mode="bilinear", antialias=True)
+    return x[0, :, 48:336, :].clamp(0, 1)
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_no_frame_at_the_borders(model):
+    """The outer 4 px stay within 6/255 of a render with 64 px of mirrored context, at every alpha."""
+    from dynamicnet.evaluation.visible import border_figure
+
+    renderer = dynamicnet.Renderer(dynamicnet.load(model.name))
+    x = _held_out_photo()
+    low, high = model.alpha_range
+    for alpha in [low + (high - low) * i / 4 for i in range(5)]:
+        figure = border_figure(renderer, x, alpha)
+        assert figure <= 6.0, f"{model.name} at alpha {alpha:g}: border figure {figure:.1f}/255"
+
+
 @pytest.mark.parametrize("model", FACES, ids=[m.name for m in FACES])
 def test_faces_move_steadily_with_alpha_and_ignore_their_batch(model):
     net = dynamicnet.load(model.name)

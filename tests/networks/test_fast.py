@@ -62,7 +62,8 @@ def test_any_size_and_alpha_zero_is_the_base(size):
     with torch.no_grad():
         y = model(x, alpha=0.7)
         base = model(x, alpha=0.0)
-        plain = model.norm.inverse(model.net.base(style._pad(model.norm(x), *style._pad_amounts(*size))))
+        inside = style._pad(model.norm(x), *style._pad_amounts(*size))
+        plain = model.norm.inverse(inside + model.net.base(inside))  # the fast network is residual
     assert y.shape == x.shape
     assert torch.equal(base, plain[..., : size[0], : size[1]])
     assert not torch.allclose(y, base)
@@ -132,3 +133,23 @@ def test_block_depth_is_checked():
     config["block_type"], config["architecture"] = "conv3x3x2", "unet"
     with pytest.raises(ValueError, match="known: johnson-transformer, fast-transformer"):
         style.build(config)
+
+
+def test_render_context_mirrors_the_photo_around_it(tmp_path):
+    """A model with ``render_context`` renders the photo inside that much mirrored photo."""
+    import torch.nn.functional as F
+
+    model = fast_model()
+    framed = fast_model()
+    framed.config["render_context"] = 12
+    x = image(40, 52)
+    ramp = torch.linspace(0, 1, 52).expand(1, 1, 40, 52)
+    with torch.no_grad():
+        padded = F.pad(x, (12,) * 4, mode="reflect")
+        expected = model(padded, alpha=0.7)[..., 12:52, 12:64]
+        torch.testing.assert_close(framed(x, alpha=0.7), expected, rtol=0, atol=1e-5)
+        assert framed(x, alpha=ramp).shape == x.shape
+        assert framed(image(5, 3), alpha=0.5).shape == (1, 3, 5, 3)  # smaller than the context
+    assert torch.equal(Renderer(framed, precision="fp32")(x, 0.7), framed(x, alpha=0.7))
+    report = export_onnx(framed, tmp_path / "framed.onnx")
+    assert report.max_abs_diff is not None and report.max_abs_diff < 1e-3

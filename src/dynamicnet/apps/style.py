@@ -37,6 +37,7 @@ class Architecture:
     points: dict[str, str]
     channels: dict[str, int]
     block_type: str  # "conv3x3xD": D convolutions per block
+    residual: bool = False  # the output is added to the input (in ImageNet-normalised space)
 
 
 ARCHITECTURES = {
@@ -44,7 +45,7 @@ ARCHITECTURES = {
         TransformerNet, STYLE_INSERTION_POINTS, {"res2": 128, "res5": 128, "up2": 32}, "conv3x3x3"
     ),
     "fast-transformer": Architecture(
-        FastTransformerNet, FAST_INSERTION_POINTS, FAST_BLOCK_CHANNELS, "conv3x3x2"
+        FastTransformerNet, FAST_INSERTION_POINTS, FAST_BLOCK_CHANNELS, "conv3x3x2", residual=True
     ),
 }
 ARCHITECTURE = "johnson-transformer"  # the paper's; official checkpoints and older files use it
@@ -74,19 +75,25 @@ def default_config(
     }
 
 
-def _pad_amounts(h: int, w: int) -> tuple[int, int]:
+def _pad_amounts(h: int, w: int, context: int = 0) -> tuple[int, int]:
+    """Bottom and right padding that, after ``context`` pixels on every side, make both
+    sides multiples of 4 (and at least the smallest side the network takes)."""
+
     def up(n: int) -> int:
+        n += 2 * context
         return max(_MIN_SIDE, -(-n // 4) * 4) - n
 
     return up(h), up(w)
 
 
-def _pad(x: Tensor, ph: int, pw: int) -> Tensor:
-    if not (ph or pw):
-        return x
-    h, w = x.shape[-2:]
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+def _pad(x: Tensor, ph: int, pw: int, context: int = 0) -> Tensor:
+    """``context`` pixels of mirrored image on every side, then ``ph``/``pw`` at the bottom/right."""
+    for top, bottom, left, right in ((context, context, context, context), (0, ph, 0, pw)):
+        if top or bottom or left or right:
+            h, w = x.shape[-2:]
+            mode = "reflect" if max(top, bottom) < h and max(left, right) < w else "replicate"
+            x = F.pad(x, (left, right, top, bottom), mode=mode)
+    return x
 
 
 class StyleModel(AppModel):
@@ -118,14 +125,28 @@ class StyleModel(AppModel):
         w = first.weight / std.view(1, -1, 1, 1)
         first.bias.sub_((w * mean.view(1, -1, 1, 1)).sum(dim=(1, 2, 3)))
         first.weight.copy_(w)
-        # rgb = last(h) * std + mean
+        # rgb = last(h) * std + mean; a residual network adds x_norm * std + mean = x to that
         last.weight.mul_(std.view(-1, 1, 1, 1))
-        last.bias.mul_(std).add_(mean)
+        last.bias.mul_(std)
+        if not self.residual:
+            last.bias.add_(mean)
         self.folded = True
+
+    @property
+    def context(self) -> int:
+        """Pixels of mirrored image rendered around the image and cropped off (metadata
+        ``render_context``): for networks that paint a frame at their own borders, it puts
+        the frame outside the picture."""
+        return int(self.config.get("render_context", 0))
+
+    @property
+    def residual(self) -> bool:
+        """Whether the network's output is added to its input (the fast network's layout)."""
+        return ARCHITECTURES[self.config["architecture"]].residual
 
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         inside, alpha, size = self.prepare(x, alpha)
-        return self.finish(self.net(inside, alpha=alpha), size)
+        return self.finish(self.net(inside, alpha=alpha), inside, size)
 
     def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
         """The network's input for ``x`` (normalised, padded), alpha with its maps padded to
@@ -137,21 +158,25 @@ class StyleModel(AppModel):
                 f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
             )
         h, w = x.shape[-2:]
-        ph, pw = _pad_amounts(h, w)
+        c = self.context
+        ph, pw = _pad_amounts(h, w, c)
 
         def pad_map(a: Tensor) -> Tensor:
             if a.dim() != 4:
                 return a
             if tuple(a.shape[-2:]) != (h, w):
                 raise AlphaError(f"spatial alpha map is {tuple(a.shape[-2:])} but the image is {(h, w)}")
-            return _pad(a.to(x.dtype), ph, pw)
+            return _pad(a.to(x.dtype), ph, pw, c)
 
         inside = x if self.folded else self.norm(x)
-        return _pad(inside, ph, pw), map_tensors(alpha, pad_map), (h, w)
+        return _pad(inside, ph, pw, c), map_tensors(alpha, pad_map), (h, w)
 
-    def finish(self, y: Tensor, size: tuple[int, int]) -> Tensor:
-        """RGB in [0, 1] (unclamped) from the network's output."""
-        y = y[..., : size[0], : size[1]]
+    def finish(self, y: Tensor, inside: Tensor, size: tuple[int, int]) -> Tensor:
+        """RGB in [0, 1] (unclamped) from the network's output ``y`` for its input ``inside``."""
+        if self.residual:
+            y = y + inside.to(y.dtype)
+        c = self.context
+        y = y[..., c : c + size[0], c : c + size[1]]
         return y if self.folded else self.norm.inverse(y)
 
 

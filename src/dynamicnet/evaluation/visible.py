@@ -90,4 +90,49 @@ def knob_span(render: Render, photo: Tensor, alphas: Sequence[float]) -> KnobSpa
     )
 
 
-__all__ = ["KnobSpan", "border_figure", "knob_span", "level_distance"]
+@dataclass(frozen=True)
+class VisibleFigures:
+    """A style model's border and knob figures over several photos (means over photos)."""
+
+    alphas: tuple[float, ...]
+    span: float  # the two ends of the knob apart
+    low_from_photo: float  # the low end vs the photo
+    high_from_photo: float
+    monotone: bool  # on every photo
+    largest_step_share: float  # worst photo
+    border: float  # mean over photos and alphas
+    worst_border: float  # worst photo and alpha
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def measure_visible(
+    render: Render,
+    photos: Sequence[Tensor],
+    alpha_range: tuple[float, float],
+    steps: int = 8,
+    border_photos: Sequence[Tensor] | None = None,
+) -> VisibleFigures:
+    """Knob span over ``steps`` equal alpha steps on ``photos``, and the border figure at
+    every other of those alphas on ``border_photos`` (default: the same photos)."""
+    lo, hi = alpha_range
+    alphas = [lo + (hi - lo) * i / steps for i in range(steps + 1)]
+    knobs = [knob_span(render, p, alphas) for p in photos]
+    borders = [border_figure(render, p, a) for p in (border_photos or photos) for a in alphas[::2]]
+    n = len(knobs)
+    return VisibleFigures(
+        alphas=tuple(alphas),
+        span=sum(k.span for k in knobs) / n,
+        low_from_photo=sum(k.from_photo[0] for k in knobs) / n,
+        high_from_photo=sum(k.from_photo[-1] for k in knobs) / n,
+        monotone=all(k.monotone for k in knobs),
+        largest_step_share=max(k.largest_step_share for k in knobs),
+        border=sum(borders) / len(borders),
+        worst_border=max(borders),
+    )
+
+
+__all__ = [
+    "KnobSpan", "VisibleFigures", "border_figure", "knob_span", "level_distance", "measure_visible",
+]  # fmt: skip

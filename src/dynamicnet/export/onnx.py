@@ -92,9 +92,13 @@ class _Graph(nn.Module):
 
     def forward(self, image: Tensor, *alphas: Tensor) -> Tensor:
         h, w = image.shape[-2:]
-        x = F.pad(self.model.norm(image), (0, 3, 0, 3), mode="reflect")
-        x = x[..., : h + (4 - h % 4) % 4, : w + (4 - w % 4) % 4]
-        return self.model.finish(self.model.net(x, alpha=self.alpha(iter(alphas))), (h, w))
+        c = self.model.context
+        x = self.model.norm(image)
+        if c:
+            x = F.pad(x, (c, c, c, c), mode="reflect")
+        x = F.pad(x, (0, 3, 0, 3), mode="reflect")
+        x = x[..., : h + 2 * c + (4 - (h + 2 * c) % 4) % 4, : w + 2 * c + (4 - (w + 2 * c) % 4) % 4]
+        return self.model.finish(self.model.net(x, alpha=self.alpha(iter(alphas))), x, (h, w))
 
 
 # Warnings the export hides, each known to be harmless here (matched by message and origin):
@@ -116,7 +120,8 @@ _HARMLESS = (
 def _export_bytes(graph: _Graph, names: list[str], opset: int) -> bytes:
     """The ONNX file's bytes, hiding only the warnings in :data:`_HARMLESS`."""
     n_alpha = len(names) - 1
-    example = (torch.rand(1, 3, 37, 50), *(torch.full((1,), 0.5) for _ in range(n_alpha)))
+    c = graph.model.context
+    example = (torch.rand(1, 3, 37 + c, 50 + c), *(torch.full((1,), 0.5) for _ in range(n_alpha)))
     axes = {IMAGE_INPUT: {0: "batch", 2: "height", 3: "width"}, OUTPUT: {0: "batch", 2: "height", 3: "width"}}
     axes.update({name: {0: f"{name}_size"} for name in names[1:]})  # each alpha is (1,) or (N,) on its own
     buffer = io.BytesIO()
@@ -159,7 +164,8 @@ def _check(data: bytes, graph: _Graph, names: list[str]) -> list[tuple[str, floa
     gen = torch.Generator().manual_seed(0)
     low, high = model.alpha_range
     results = []
-    for batch, h, w in ((1, 37, 50), (2, 64, 61)):
+    c = model.context  # the graph mirrors this many pixels: the image must be larger
+    for batch, h, w in ((1, 37 + c, 50 + c), (2, 64 + c, 61 + c)):
         image = torch.rand(batch, 3, h, w, generator=gen)
         if batch == 1:
             alphas, label = [torch.zeros(1) for _ in names[1:]], "alpha 0"
@@ -185,7 +191,7 @@ def export_onnx(
     graph with alpha as inputs.
 
     Inputs: ``image`` (N, 3, H, W) float32 RGB in [0, 1], any N and any H, W >= 5
-    (:data:`MIN_SIDE`), then the float32 alpha inputs of :func:`alpha_input_names`, each of
+    (:data:`MIN_SIDE`; for models with a ``render_context``, larger than it), then the float32 alpha inputs of :func:`alpha_input_names`, each of
     shape (1,) (one value for the whole batch) or (N,) (one value per image). Dual models take a signed alpha
     per block (``high`` gets max(a, 0), ``low`` max(-a, 0)), as in the Python API.
     Output: ``stylized``, same shape as ``image``, unclamped.

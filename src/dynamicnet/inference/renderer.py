@@ -143,14 +143,15 @@ class Renderer:
         x = self._check(x.unsqueeze(0) if single else x)
         self.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
         with torch.inference_mode():
-            inside, alpha, size = self.model.prepare(x, map_tensors(alpha, lambda a: a.to(self.device)))
-            inside = inside.to(self._dtype, memory_format=self._format)
+            exact, alpha, size = self.model.prepare(x, map_tensors(alpha, lambda a: a.to(self.device)))
+            inside = exact.to(self._dtype, memory_format=self._format)
             if x.shape[0] * inside.shape[-2] * inside.shape[-1] > self.max_pixels:
                 with self._piecewise_turn:
                     y, self.last_plan = self._piecewise(inside, alpha)
             else:
                 y, self.last_plan = self._whole(inside, alpha), "whole"
-            y = self.model.finish(y.float(), size).contiguous()
+            # a residual network adds its fp32 input: bf16 would band smooth gradients
+            y = self.model.finish(y.float(), exact, size).contiguous()
         return y[0] if single else y
 
     def sweep(self, x: Tensor, alphas: Sequence[AlphaLike]) -> list[Tensor]:

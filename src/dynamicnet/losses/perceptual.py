@@ -21,7 +21,7 @@ from ..training.recipe import RecipeError
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-COLOR_POOL = 4  # colour fidelity compares 4x4-pixel averages: strokes may move, colours may not
+COLOR_POOL = 16  # colour fidelity compares 16x16-pixel averages: strokes are free, regional colours not
 COLOR_UNIT = (10 / 255) ** 2  # a uniform cast of 10/255 over the whole image costs one unit
 WEIGHTS = ("content_weight", "style_weight", "tv_weight", "color_weight")
 
@@ -117,7 +117,7 @@ def total_variation(x: Tensor) -> Tensor:
 
 
 def color_shift(output: Tensor, content: Tensor) -> Tensor:
-    """Mean squared difference of 4x4-pixel averages, in units of a 10/255 cast.
+    """Mean squared difference of 16x16-pixel averages, in units of a 10/255 cast.
 
     The content loss (relu2_2) barely sees smooth colour changes in flat areas, so a light
     style weight alone lets a network paint colour blotches into skies and skin to match

@@ -14,6 +14,12 @@ work away from full resolution:
   output convolution never sees 2x2 blocks;
 - 48 channels and 5 residual blocks at 1/4 resolution.
 
+Its output is added to its input (the style model does the addition, so the layers stay
+one plain sequence for the Renderer). Instance normalisation removes each image's mean
+colour in the first layer, so a network without that path cannot give back the photo's
+own colours: its light end was a colour cast 20/255 or more away from the photo whatever
+the loss asked; with it, a light objective can stay near the photo.
+
 Like the Johnson network it works in ImageNet-normalised space, pads every convolution
 by reflection, and needs sides that are multiples of 4.
 """
