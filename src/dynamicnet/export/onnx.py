@@ -191,8 +191,9 @@ def export_onnx(
     graph with alpha as inputs.
 
     Inputs: ``image`` (N, 3, H, W) float32 RGB in [0, 1], any N and any H, W >= 5
-    (:data:`MIN_SIDE`; for models with a ``render_context``, larger than it), then the float32 alpha inputs of :func:`alpha_input_names`, each of
-    shape (1,) (one value for the whole batch) or (N,) (one value per image). Dual models take a signed alpha
+    (:data:`MIN_SIDE`; for models with a ``render_context``, larger than it), then the
+    float32 alpha inputs of :func:`alpha_input_names`, each of shape (1,) (one value for
+    the whole batch) or (N,) (one value per image). Dual models take a signed alpha
     per block (``high`` gets max(a, 0), ``low`` max(-a, 0)), as in the Python API.
     Output: ``stylized``, same shape as ``image``, unclamped.
 
