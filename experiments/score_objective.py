@@ -1,6 +1,6 @@
 """Score style networks of one recipe on its held-out photos for one objective O_m.
 
-    python experiments/score_objective.py recipes/starry-level.toml --m 0.25 \
+    python experiments/score_objective.py recipes/johnson/starry-level.toml --m 0.25 \
         --photos ../shared/data/photos A.safetensors B.safetensors
 
 Prints each network's mean O_m and its content and style terms, with the objective-space
