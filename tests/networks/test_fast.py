@@ -151,5 +151,7 @@ def test_render_context_mirrors_the_photo_around_it(tmp_path):
         assert framed(x, alpha=ramp).shape == x.shape
         assert framed(image(5, 3), alpha=0.5).shape == (1, 3, 5, 3)  # smaller than the context
     assert torch.equal(Renderer(framed, precision="fp32")(x, 0.7), framed(x, alpha=0.7))
+    tiled = Renderer(framed, precision="fp32", max_pixels=1, keep_bytes=1, tile=32)
+    torch.testing.assert_close(tiled(x, 0.7), framed(x, alpha=0.7), rtol=0, atol=2e-5)
     report = export_onnx(framed, tmp_path / "framed.onnx")
     assert report.max_abs_diff is not None and report.max_abs_diff < 1e-3

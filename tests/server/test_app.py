@@ -70,6 +70,25 @@ def test_upload_renders_at_full_size_matching_the_library(client, model_file):
     assert np.abs(got - expected.permute(1, 2, 0).numpy()).max() <= 1.0
 
 
+def test_the_fast_network_renders_as_the_library_does(tmp_path):
+    from dynamicnet.apps import style
+
+    torch.manual_seed(0)
+    model = style.build(style.default_config("dual", architecture="fast-transformer")).eval()
+    with torch.no_grad():
+        for p in model.net.block_parameters():
+            p.normal_(0, 0.1)
+    path = dynamicnet.save(model, tmp_path / "fast.safetensors")
+    with TestClient(create_app({"tiny": path}, precision="fp32")) as fast:
+        assert fast.get("/api/models").json()[0]["alpha_range"] == [-1.0, 1.0]
+        image = upload(fast, png_bytes(45, 30)).json()["id"]
+        got = render(fast, image, alpha=-0.7)
+    x = torch.from_numpy(np.array(Image.open(io.BytesIO(png_bytes(45, 30))))).permute(2, 0, 1)[None] / 255
+    with torch.no_grad():
+        expected = model(x.float(), alpha=-0.7)[0].clamp(0, 1) * 255
+    assert np.abs(got - expected.permute(1, 2, 0).numpy()).max() <= 1.0
+
+
 def test_a_painted_alpha_map_applies_where_painted(client):
     image = upload(client, png_bytes(64, 32)).json()["id"]
     left = np.zeros((32, 64, 4), np.uint8)
