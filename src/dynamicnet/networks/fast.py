@@ -10,8 +10,9 @@ work away from full resolution:
 - 16 channels at full resolution, 5x5 end convolutions instead of 9x9;
 - each upsampling layer convolves at the lower resolution and then doubles the size
   (the next convolution reads the enlarged map: a resize-convolution, so no
-  checkerboard as transposed convolutions give); the last doubling is bilinear, so the
-  output convolution never sees 2x2 blocks;
+  checkerboard as transposed convolutions give); both doublings are bilinear: with
+  nearest ones, the one 3x3 convolution after each could not smooth the 2x2 blocks, and
+  flat skies showed a grid of 4-8 px bricks;
 - 48 channels and 5 residual blocks at 1/4 resolution.
 
 Its output is added to its input (the style model does the addition, so the layers stay
@@ -63,7 +64,7 @@ class FastTransformerNet(nn.Sequential):
         )
         for i in range(5):
             layers[f"res{i + 1}"] = ResidualBlock(quarter)
-        layers["up1"] = ConvNormReLUUp(quarter, half, 3, mode="nearest")
+        layers["up1"] = ConvNormReLUUp(quarter, half, 3, mode="bilinear")
         layers["up2"] = ConvNormReLUUp(half, full, 3, mode="bilinear")
         layers["out"] = _conv(full, 3, 5)
         super().__init__(layers)
