@@ -46,6 +46,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", type=int, default=256, help="side of a contact-sheet cell")
     p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
     p.add_argument("--knob-side", type=int, default=768, help="photo side for the knob and border figures")
+    p.add_argument("--render-context", type=int, help="mirrored context (px) the model renders inside")
     return p
 
 
@@ -87,7 +88,7 @@ def ship_run(args: argparse.Namespace):
     meta = dynamicnet.read_metadata(run / "model.safetensors")
     recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
     name = args.name or recipe.name
-    shipped = ship(run / "model.safetensors", name, args.description)
+    shipped = ship(run / "model.safetensors", name, args.description, getattr(args, "render_context", None))
     return run, meta, recipe, name, shipped, dynamicnet.load(name)
 
 
@@ -122,8 +123,8 @@ def main(argv=None) -> None:
     photos = [read_image(p, max_side=args.loss_side) for p in held_out]
     points = measure_style_objectives(model, photos, alphas, criteria)
 
-    seen = [read_image(p, max_side=args.knob_side) for p in held_out]
-    visible = measure_visible(renderer, seen, tuple(meta["alpha_range"]))
+    knob_photos = [read_image(p, max_side=args.knob_side) for p in held_out]
+    visible = measure_visible(renderer, knob_photos, tuple(meta["alpha_range"]))
     (run / "visible.json").write_text(json.dumps(visible.to_dict(), indent=2) + "\n")
 
     stage_rows = [("main", recipe.data["main"])] + [(f"tune:{t['set']}", t) for t in recipe.data["tune"]]
@@ -161,7 +162,9 @@ def main(argv=None) -> None:
         "",
         f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
         f"`dynamicnet train recipes/{meta['recipe_file']} --resume`,"
-        f' then `python tools/ship_model.py runs/{recipe.name} --description "{args.description}"`',
+        f" then `python tools/ship_model.py runs/{recipe.name}"
+        + (f" --render-context {model.context}" if model.context else "")
+        + f' --description "{args.description}"`',
         f"- Photos: `{data['photos']}`, {len(train_files)} for training and {len(held_out)} held out; "
         f"random {data['crop']} px crops after resizing the shorter side to "
         f"{data['resize']} px; batch {data['batch']}"
@@ -199,7 +202,7 @@ def main(argv=None) -> None:
         "",
         "## What you see: the knob and the borders",
         "",
-        f"Measured by `tools/ship_model.py` on the {len(seen)} held-out photos at {args.knob_side} px "
+        f"Measured by `tools/ship_model.py` on the {len(knob_photos)} held-out photos at {args.knob_side} px "
         "(longer side), rendered as `dynamicnet stylize` does, in steps of 1/255 (mean absolute "
         "difference of 8-bit-range images):",
         "",
@@ -211,6 +214,15 @@ def main(argv=None) -> None:
         f"{len(visible.alphas) - 1} steps is {visible.largest_step_share:.0%} of the whole change",
         f"- **Border figure** (outer 4 px vs a render with 64 px of mirrored context): "
         f"**{visible.border:.1f}** mean, {visible.worst_border:.1f} worst (photo and alpha)",
+        *(
+            [
+                f"- The model renders every image inside {model.context} px of mirrored image and crops "
+                "them off (metadata `render_context`): without that, the network paints a frame at "
+                "its own borders"
+            ]
+            if model.context
+            else []
+        ),
         "",
         "## Measured losses",
         "",
