@@ -260,3 +260,12 @@ def gan_recipe():
     """``write(folder, faces, main=..., tune=..., steps=(3, 3))``: a tiny Dynamic DCGAN recipe
     (latent 8, ngf 4) whose [[tune]] table comes last, so lines appended to it belong to it."""
     return write_gan_recipe
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small images: one torch thread is as fast, and much faster when another process shares the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

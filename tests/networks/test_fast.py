@@ -15,13 +15,7 @@ from dynamicnet.export import export_onnx
 from dynamicnet.inference import Renderer
 from dynamicnet.networks.blocks import ConvTuningBlock
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def fast_model(variant: str = "single", sets=None) -> style.StyleModel:
