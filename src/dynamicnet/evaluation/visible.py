@@ -31,15 +31,24 @@ def level_distance(a: Tensor, b: Tensor) -> float:
     return float((a.clamp(0, 1) - b.clamp(0, 1)).abs().mean()) * 255
 
 
-def border_figure(render: Render, photo: Tensor, alpha: AlphaLike, context: int = 64, band: int = 4) -> float:
+def border_figure(
+    render: Render,
+    photo: Tensor,
+    alpha: AlphaLike,
+    context: int = 64,
+    band: int = 4,
+    plain: Tensor | None = None,
+) -> float:
     """Mean difference (1/255) of the outer ``band`` pixels between a render and a render
-    with ``context`` pixels of mirrored photo around it."""
+    with ``context`` pixels of mirrored photo around it; ``plain`` is the render of
+    ``photo`` at ``alpha`` when the caller has it already."""
     if photo.dim() != 3:
         raise ValueError(f"expected one (3, H, W) photo, got {tuple(photo.shape)}")
     h, w = photo.shape[-2:]
     if min(h, w) <= max(context, 2 * band):
         raise ValueError(f"the photo ({w}x{h}) must be larger than the context ({context} px) on both sides")
-    plain = render(photo, alpha)
+    if plain is None:
+        plain = render(photo, alpha)
     padded = F.pad(photo.unsqueeze(0), (context,) * 4, mode="reflect")[0]
     framed = render(padded, alpha)[:, context : context + h, context : context + w]
     ring = torch.ones(h, w, dtype=torch.bool)
@@ -76,18 +85,27 @@ class KnobSpan:
     def steps(self) -> tuple[float, ...]:
         return tuple(b - a for a, b in zip(self.from_low, self.from_low[1:]))
 
+    @classmethod
+    def of(cls, photo: Tensor, alphas: Sequence[float], images: Sequence[Tensor]) -> KnobSpan:
+        """The distances for renders ``images`` of ``photo`` at ``alphas`` (increasing)."""
+        return cls(
+            alphas=tuple(alphas),
+            from_photo=tuple(level_distance(y, photo) for y in images),
+            from_low=tuple(level_distance(y, images[0]) for y in images),
+        )
 
-def knob_span(render: Render, photo: Tensor, alphas: Sequence[float]) -> KnobSpan:
-    """Render ``photo`` at each alpha (sorted) and measure the distances of :class:`KnobSpan`."""
+
+def _alpha_steps(alphas: Sequence[float]) -> tuple[float, ...]:
     alphas = tuple(sorted(float(a) for a in alphas))
     if len(alphas) < 2:
         raise ValueError("a knob span needs at least two alphas")
-    images = [render(photo, a) for a in alphas]
-    return KnobSpan(
-        alphas=alphas,
-        from_photo=tuple(level_distance(y, photo) for y in images),
-        from_low=tuple(level_distance(y, images[0]) for y in images),
-    )
+    return alphas
+
+
+def knob_span(render: Render, photo: Tensor, alphas: Sequence[float]) -> KnobSpan:
+    """Render ``photo`` at each alpha (sorted) and measure the distances of :class:`KnobSpan`."""
+    alphas = _alpha_steps(alphas)
+    return KnobSpan.of(photo, alphas, [render(photo, a) for a in alphas])
 
 
 @dataclass(frozen=True)
@@ -108,18 +126,17 @@ class VisibleFigures:
 
 
 def measure_visible(
-    render: Render,
-    photos: Sequence[Tensor],
-    alpha_range: tuple[float, float],
-    steps: int = 8,
-    border_photos: Sequence[Tensor] | None = None,
+    render: Render, photos: Sequence[Tensor], alpha_range: tuple[float, float], steps: int = 8
 ) -> VisibleFigures:
     """Knob span over ``steps`` equal alpha steps on ``photos``, and the border figure at
-    every other of those alphas on ``border_photos`` (default: the same photos)."""
+    every other of those alphas (reusing the knob's renders)."""
     lo, hi = alpha_range
-    alphas = [lo + (hi - lo) * i / steps for i in range(steps + 1)]
-    knobs = [knob_span(render, p, alphas) for p in photos]
-    borders = [border_figure(render, p, a) for p in (border_photos or photos) for a in alphas[::2]]
+    alphas = _alpha_steps([lo + (hi - lo) * i / steps for i in range(steps + 1)])
+    knobs, borders = [], []
+    for photo in photos:
+        images = [render(photo, a) for a in alphas]
+        knobs.append(KnobSpan.of(photo, alphas, images))
+        borders += [border_figure(render, photo, a, plain=y) for a, y in list(zip(alphas, images))[::2]]
     n = len(knobs)
     return VisibleFigures(
         alphas=tuple(alphas),

@@ -91,14 +91,14 @@ class _Graph(nn.Module):
         return one_set()
 
     def forward(self, image: Tensor, *alphas: Tensor) -> Tensor:
-        h, w = image.shape[-2:]
+        size = image.shape[-2:]
         c = self.model.context
         x = self.model.norm(image)
         if c:
             x = F.pad(x, (c, c, c, c), mode="reflect")
-        x = F.pad(x, (0, 3, 0, 3), mode="reflect")
-        x = x[..., : h + 2 * c + (4 - (h + 2 * c) % 4) % 4, : w + 2 * c + (4 - (w + 2 * c) % 4) % 4]
-        return self.model.finish(self.model.net(x, alpha=self.alpha(iter(alphas))), x, (h, w))
+        h, w = x.shape[-2:]
+        x = F.pad(x, (0, 3, 0, 3), mode="reflect")[..., : h + (4 - h % 4) % 4, : w + (4 - w % 4) % 4]
+        return self.model.finish(self.model.net(x, alpha=self.alpha(iter(alphas))), x, size)
 
 
 # Warnings the export hides, each known to be harmless here (matched by message and origin):

@@ -1,8 +1,9 @@
 """A style network laid out for CPU speed, with the Johnson network's interface.
 
-Measured on a 2-core Xeon (torch 2.13, bf16, one 512 x 384 photo), the Johnson network
-spends most of its time in its full-resolution layers: 9x9 convolutions on 32 channels,
-and the upsampling layer that convolves 64 channels at full size. Layers at 1/4
+Measured on a 2-core Xeon (torch 2.13, bf16, one 512 x 384 photo;
+``experiments/style_render_profile.py``), the Johnson network spends most of its time in
+its full-resolution layers: 9x9 convolutions on 32 channels, and the upsampling layer
+that convolves 64 channels at full size. Layers at 1/4
 resolution are cheap per channel. This network keeps the Johnson outline (two stride-2
 convolutions, residual blocks at 1/4 resolution, two upsampling steps) and moves the
 work away from full resolution:
@@ -18,8 +19,8 @@ work away from full resolution:
 Its output is added to its input (the style model does the addition, so the layers stay
 one plain sequence for the Renderer). Instance normalisation removes each image's mean
 colour in the first layer, so a network without that path cannot give back the photo's
-own colours: its light end was a colour cast 20/255 or more away from the photo whatever
-the loss asked; with it, a light objective can stay near the photo.
+own colours: in training, its colour term stayed near 20 units (a cast of about 45/255)
+at colour weights 1 and 10 alike; with it, a light objective can stay near the photo.
 
 Like the Johnson network it works in ImageNet-normalised space, pads every convolution
 by reflection, and needs sides that are multiples of 4.
@@ -36,20 +37,17 @@ from .johnson import ConvNormReLU, ResidualBlock, _conv
 
 
 class ConvNormReLUUp(nn.Module):
-    """Conv, InstanceNorm, ReLU at the input's resolution, then x2 upsampling."""
+    """Conv, InstanceNorm, ReLU at the input's resolution, then bilinear x2 upsampling."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, mode: str = "nearest"):
+    def __init__(self, cin: int, cout: int, kernel: int):
         super().__init__()
         self.conv = _conv(cin, cout, kernel)
         self.norm = nn.InstanceNorm2d(cout, affine=True)
         self.act = nn.ReLU()
-        self.mode = mode
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.act(self.norm(self.conv(x)))
-        if self.mode == "nearest":
-            return F.interpolate(y, scale_factor=2, mode="nearest")
-        return F.interpolate(y, scale_factor=2, mode=self.mode, align_corners=False)
+        return F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class FastTransformerNet(nn.Sequential):
@@ -64,8 +62,8 @@ class FastTransformerNet(nn.Sequential):
         )
         for i in range(5):
             layers[f"res{i + 1}"] = ResidualBlock(quarter)
-        layers["up1"] = ConvNormReLUUp(quarter, half, 3, mode="bilinear")
-        layers["up2"] = ConvNormReLUUp(half, full, 3, mode="bilinear")
+        layers["up1"] = ConvNormReLUUp(quarter, half, 3)
+        layers["up2"] = ConvNormReLUUp(half, full, 3)
         layers["out"] = _conv(full, 3, 5)
         super().__init__(layers)
 
