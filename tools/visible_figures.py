@@ -28,6 +28,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="*", default=[], help="use only these file names from the folder")
     p.add_argument("--side", type=int, default=768, help="longer side the photos are rendered at")
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    p.add_argument("--render-context", type=int, help="mirrored context (px) instead of the model's own")
     p.add_argument("--json", help="also write the figures here")
     return p
 
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'model':<28} " + " ".join(f"{label:>{width}}" for label, width in header))
     for name in args.models:
         model = dynamicnet.load(name)
+        if args.render_context is not None:
+            model.config["render_context"] = args.render_context
         renderer = dynamicnet.Renderer(model, precision=args.precision)
         figures = measure_visible(renderer, photos, model.alpha_range)
         results[name] = figures.to_dict()
