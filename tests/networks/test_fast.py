@@ -43,7 +43,7 @@ def test_blocks_sit_at_low_resolution_with_two_convolutions():
         )
     with torch.no_grad():
         model(x)
-    assert sizes == {"block0": 16, "block1": 16, "block2": 32}
+    assert sizes == {"block0": 16, "block1": 16, "block2": 32, "block3": 32}
     block = model.net.blocks["default"]["block0"]
     assert isinstance(block, ConvTuningBlock) and block.depth == 2
     assert sum(p.numel() for p in model.parameters()) < 400_000  # the Johnson network has 2.7M
@@ -66,7 +66,7 @@ def test_any_size_and_alpha_zero_is_the_base(size):
 def test_renderer_fp32_exact_and_bf16_close():
     model = fast_model("dual")
     x = image(n=2)
-    for alpha in (-1.0, 0.3, [1.0, -0.5, 0.2]):
+    for alpha in (-1.0, 0.3, [1.0, -0.5, 0.2, 0.6]):
         with torch.no_grad():
             expected = model(x, alpha=alpha)
         assert torch.equal(Renderer(model, precision="fp32")(x, alpha), expected)

@@ -51,6 +51,28 @@ def test_phase_two_leaves_the_main_network_untouched(recipe, tmp_path):
             assert not torch.equal(final[key], value), f"{key} was not trained"
 
 
+def test_model_init_starts_every_weight_from_another_model(recipe, recipe_factory, tmp_path):
+    source = train(recipe, tmp_path / "source", progress=False)
+    text = recipe.read_text()
+    copied = tmp_path / "copied.toml"
+    copied.write_text(
+        text.replace('variant = "single"', f'variant = "single"\ninit = "{source}"').replace(
+            "steps = 3", "steps = 0"
+        )
+    )
+    run = train(copied, tmp_path / "copied", progress=False)
+    assert weights(run).keys() == weights(source).keys()
+    for key, value in weights(source).items():  # nothing trained: blocks and main network copied
+        assert torch.equal(weights(run)[key], value), key
+    meta = dynamicnet.read_metadata(run)["initialised_from"]
+    assert meta["model"] == "tiny" and len(meta["sha256"]) == 64
+
+    dual = recipe_factory("dual.toml", variant="dual", extra="")
+    dual.write_text(dual.read_text().replace('variant = "dual"', f'variant = "dual"\ninit = "{source}"'))
+    with pytest.raises(RecipeError, match=r"has the block sets \['default'\], this recipe \['high', 'low'\]"):
+        train(dual, tmp_path / "dual", progress=False)
+
+
 def test_refuses_to_overwrite_and_checks_recipe(recipe, tmp_path):
     out = tmp_path / "run"
     train(recipe, out, stop_after_steps=1, progress=False)

@@ -37,23 +37,44 @@ class AppModel(nn.Module):
         return self.net.alpha_range
 
 
-def start_from(model: AppModel, path: str | Path, recipe_path: str | Path) -> None:
-    """Copy another model file's main-network weights into ``model`` (a recipe's ``[main] init``:
-    fine-tuning, e.g. DNI's second network)."""
+def start_from(model: AppModel, path: str | Path, recipe_path: str | Path, whole: bool = False) -> dict:
+    """Copy another model file's weights into ``model`` and return what was copied from (its
+    name and SHA-256, for the new model's metadata).
+
+    ``whole=False`` (a recipe's ``[main] init``) copies the main network only: fine-tuning,
+    e.g. DNI's second network. ``whole=True`` (``[model] init``) also copies the block sets,
+    which must have the same names: a new painting starts from a trained Dynamic-Net, so it
+    needs a fraction of the steps. Blocks the source does not have keep their fresh weights.
+    """
+    import hashlib
+
     from ..io.model_file import load_model
     from ..training.recipe import RecipeError
 
-    where = f"{recipe_path}: [main] init"
+    where = f"{recipe_path}: {'[model]' if whole else '[main]'} init"
     try:
         source = load_model(path)
     except DynamicNetError as err:
         raise RecipeError(f"{where}: {err}") from err
     if getattr(source, "task", None) != model.task:
         raise RecipeError(f"{where}: {path} is a {source.task!r} model, not a {model.task!r} one")
+    if whole and source.set_names != model.set_names:
+        raise RecipeError(
+            f"{where}: {path} has the block sets {source.set_names}, this recipe {model.set_names}"
+        )
     try:
         model.net.base.load_state_dict(source.net.base.state_dict())
+        if whole:  # blocks the source lacks (a newer layout of the network) start fresh
+            for set_name, blocks in source.net.blocks.items():
+                for name, block in blocks.items():
+                    if name not in model.net.blocks[set_name]:
+                        raise RecipeError(f"{where}: {path} has a block {name!r} this recipe's network lacks")
+                    model.net.blocks[set_name][name].load_state_dict(block.state_dict())
     except RuntimeError as err:
         raise RecipeError(f"{where}: {path} has another network size than this recipe's") from err
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"model": source.config.get("name", Path(path).stem), "sha256": digest}
 
 
 def recipe_perceptual(recipe, override: str | None, device):

@@ -6,6 +6,7 @@ import torch
 
 from ..data.folder import RandomCrops, list_images
 from ..losses.perceptual import StyleLoss, StyleObjective
+from ..models import resolve_model
 from ..training.recipe import Recipe
 from ..training.stages import Stage, recipe_metadata, two_phase_stages
 from . import style
@@ -23,6 +24,11 @@ class StyleTraining:
         config = style.default_config(recipe.variant, sets, architecture)
         torch.manual_seed(d["seed"])
         self.model = style.build(config).to(device)
+        self.initialised_from = None
+        if d["model"].get("init"):
+            source = recipe.resolve(d["model"]["init"])
+            source = source if source.exists() else resolve_model(d["model"]["init"])
+            self.initialised_from = start_from(self.model, source, recipe.path, whole=True)
         if d["main"].get("init"):
             start_from(self.model, recipe.resolve(d["main"]["init"]), recipe.path)
         self.vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
@@ -69,4 +75,5 @@ class StyleTraining:
 
     def metadata(self, stages: list[Stage]) -> dict:
         """What goes into the model file besides the architecture."""
-        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record)
+        extra = {"initialised_from": self.initialised_from} if self.initialised_from else {}
+        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record, **extra)

@@ -69,6 +69,9 @@ class FastTransformerNet(nn.Sequential):
 
 
 # Tuning blocks at 1/4 resolution (after res2 and after the last residual block) and at
-# 1/2 resolution (after up1): where channels are few per pixel, so blocks are cheap.
-FAST_INSERTION_POINTS = {"block0": "res2", "block1": "res5", "block2": "up1"}
-FAST_BLOCK_CHANNELS = {"res2": 48, "res5": 48, "up1": 32}
+# 1/2 resolution (after up1, and after up2's normalisation): where channels are few per
+# pixel, so blocks are cheap. block3 is the only one after the last instance norm: every
+# change the others make to a channel's mean and contrast is normalised away there, so
+# without it the blocks cannot move the picture's palette (the painting's colours).
+FAST_INSERTION_POINTS = {"block0": "res2", "block1": "res5", "block2": "up1", "block3": "up2.act"}
+FAST_BLOCK_CHANNELS = {"res2": 48, "res5": 48, "up1": 32, "up2.act": 16}

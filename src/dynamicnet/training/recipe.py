@@ -107,7 +107,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "task": _one_of(*TASKS),
         "seed": _INT,
         "perceptual": _STR,
-        "model": {"variant": _one_of("single", "dual", "multi"), "architecture": _one_of("johnson", "fast")},
+        "model": {
+            "variant": _one_of("single", "dual", "multi"), "architecture": _one_of("johnson", "fast"),
+            "init": _STR,
+        },
         "data": {
             "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
             "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST, "context": _COUNT,
