@@ -6,10 +6,13 @@
 #   recipes/train-shipped.sh --parallel   all at once on one GPU (logs in runs/NAME.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# starry-level continues the first fast starry-level (see recipes/starry-level.toml)
+mkdir -p runs
+[[ -f runs/starry-level-v1.safetensors ]] ||
+    git show 0144da7:src/dynamicnet/models/starry-level.safetensors > runs/starry-level-v1.safetensors
 names=(starry-level wave-dual kandinsky-level cafe-terrace-level gauguin-level renoir-level
     starry-to-wave gauguin-to-kandinsky elephants-scale)
 if [[ "${1:-}" == "--parallel" ]]; then
-    mkdir -p runs
     for name in "${names[@]}"; do
         dynamicnet train "recipes/$name.toml" --resume --no-progress --device cuda > "runs/$name.log" 2>&1 &
     done

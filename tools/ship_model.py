@@ -174,7 +174,15 @@ def main(argv=None) -> None:
             if data.get("context")
             else ""
         ),
-        "- Steps: " + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stage_rows),
+        "- Steps: "
+        + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stage_rows)
+        + (
+            f"; every weight started from `{meta['initialised_from']['file']}` (a "
+            f"`{meta['initialised_from']['name']}` model, sha256 "
+            f"{meta['initialised_from']['sha256'][:16]}..., `[model] init`; see the recipe)"
+            if meta.get("initialised_from")
+            else ""
+        ),
         f"- Precision {meta['training']['precision']}, {meta['training']['processes']} process(es); "
         f"{step_seconds(run):.2f} s per step (median) on {args.machine}: about "
         f"{step_seconds(run) * sum(t['steps'] for _, t in stage_rows) / 60:.0f} min of training",

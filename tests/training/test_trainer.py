@@ -65,7 +65,7 @@ def test_model_init_starts_every_weight_from_another_model(recipe, recipe_factor
     for key, value in weights(source).items():  # nothing trained: blocks and main network copied
         assert torch.equal(weights(run)[key], value), key
     meta = dynamicnet.read_metadata(run)["initialised_from"]
-    assert meta["model"] == "tiny" and len(meta["sha256"]) == 64
+    assert (meta["file"], meta["name"], len(meta["sha256"])) == ("model.safetensors", "tiny", 64)
 
     dual = recipe_factory("dual.toml", variant="dual", extra="")
     dual.write_text(dual.read_text().replace('variant = "dual"', f'variant = "dual"\ninit = "{source}"'))

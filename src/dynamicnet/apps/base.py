@@ -74,7 +74,7 @@ def start_from(model: AppModel, path: str | Path, recipe_path: str | Path, whole
         raise RecipeError(f"{where}: {path} has another network size than this recipe's") from err
     with open(path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return {"model": source.config.get("name", Path(path).stem), "sha256": digest}
+    return {"file": Path(path).name, "name": source.config.get("name"), "sha256": digest}
 
 
 def recipe_perceptual(recipe, override: str | None, device):
