@@ -61,13 +61,14 @@ def test_model_init_starts_every_weight_from_another_model(recipe, recipe_factor
         )
     )
     run = train(copied, tmp_path / "copied", progress=False)
-    assert weights(run).keys() == weights(source).keys()
-    for key, value in weights(source).items():  # nothing trained: blocks and main network copied
-        assert torch.equal(weights(run)[key], value), key
+    made, start = weights(run), weights(source)
+    assert made.keys() == start.keys()
+    for key, value in start.items():  # nothing trained: blocks and main network copied
+        assert torch.equal(made[key], value), key
     meta = dynamicnet.read_metadata(run)["initialised_from"]
     assert (meta["file"], meta["name"], len(meta["sha256"])) == ("model.safetensors", "tiny", 64)
 
-    dual = recipe_factory("dual.toml", variant="dual", extra="")
+    dual = recipe_factory("dual.toml", variant="dual")
     dual.write_text(dual.read_text().replace('variant = "dual"', f'variant = "dual"\ninit = "{source}"'))
     with pytest.raises(RecipeError, match=r"has the block sets \['default'\], this recipe \['high', 'low'\]"):
         train(dual, tmp_path / "dual", progress=False)

@@ -38,17 +38,16 @@ class AppModel(nn.Module):
 
 
 def start_from(model: AppModel, path: str | Path, recipe_path: str | Path, whole: bool = False) -> dict:
-    """Copy another model file's weights into ``model`` and return what was copied from (its
-    name and SHA-256, for the new model's metadata).
+    """Copy another model file's weights into ``model`` and return what they came from (file,
+    model name and SHA-256, for the new model's metadata).
 
     ``whole=False`` (a recipe's ``[main] init``) copies the main network only: fine-tuning,
     e.g. DNI's second network. ``whole=True`` (``[model] init``) also copies the block sets,
     which must have the same names: a new painting starts from a trained Dynamic-Net, so it
     needs a fraction of the steps. Blocks the source does not have keep their fresh weights.
     """
-    import hashlib
-
     from ..io.model_file import load_model
+    from ..perceptual.sources import sha256_of
     from ..training.recipe import RecipeError
 
     where = f"{recipe_path}: {'[model]' if whole else '[main]'} init"
@@ -72,9 +71,7 @@ def start_from(model: AppModel, path: str | Path, recipe_path: str | Path, whole
                     model.net.blocks[set_name][name].load_state_dict(block.state_dict())
     except RuntimeError as err:
         raise RecipeError(f"{where}: {path} has another network size than this recipe's") from err
-    with open(path, "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return {"file": Path(path).name, "name": source.config.get("name"), "sha256": digest}
+    return {"file": Path(path).name, "name": source.config.get("name"), "sha256": sha256_of(path)}
 
 
 def recipe_perceptual(recipe, override: str | None, device):
