@@ -39,11 +39,11 @@ def style_image(tmp_path: Path) -> Path:
 
 
 def write_recipe(
-    path: Path, photos: Path, style: Path, *, variant="single", sets=None, steps=(3, 3), extra=""
+    path: Path, photos: Path, style: Path, *, variant="single", sets=None, steps=(3, 3), extra="", tune_extra=""
 ) -> Path:
     sets = sets or {"single": ["default"], "dual": ["high", "low"]}.get(variant)
     tunes = "\n".join(
-        f'[[tune]]\nset = "{s}"\nobjective = "o{i + 1}"\nsteps = {steps[1]}\nlr = 1e-3\n'
+        f'[[tune]]\nset = "{s}"\nobjective = "o{i + 1}"\nsteps = {steps[1]}\nlr = 1e-3\n{tune_extra}'
         for i, s in enumerate(sets)
     )
     objectives = "\n".join(

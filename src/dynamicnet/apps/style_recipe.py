@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from ..data.folder import RandomCrops, list_images
-from ..losses.perceptual import StyleLoss, StyleObjective
+from ..losses.perceptual import CONTENT_LAYER, StyleLoss, StyleObjective
 from ..models import resolve_model
 from ..training.recipe import Recipe
-from ..training.stages import Stage, recipe_metadata, two_phase_stages
+from ..training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
 from . import style
 from .base import recipe_perceptual, start_from
 
@@ -48,18 +48,33 @@ class StyleTraining:
     def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
         criterion = StyleLoss(self.vgg, objective).to(self.device)
-
+        across = table.get("alpha") == "across"
+        if across:
+            # blocks trained across the knob: the main objective at the low end of the mix
+            low_end = self.recipe.data["main"]["objective"]
+            start = StyleLoss(self.vgg, self.objectives[low_end]).to(self.device)
+            draws = AlphaDraws(alpha, self.recipe.data["seed"] * 1000 + index)
         c = self.context
 
         def loss(model, batch):
             # the network sees `context` pixels of real photo around the crop that the loss
             # does not score: nothing rewards what it paints at its own borders, so it paints
             # them as it paints the inside (no frame)
-            out = model(batch, alpha=alpha)
+            t, at = draws.draw() if across else (1.0, alpha)
+            out = model(batch, alpha=at)
             if c:
                 out, batch = out[..., c:-c, c:-c], batch[..., c:-c, c:-c]
-            return criterion(out, batch)
+            if not across:
+                return criterion(out, batch)
+            feats = criterion.features(out)
+            with torch.no_grad():
+                target = criterion.features(batch)[CONTENT_LAYER]
+            low, high = (f.terms(out, feats, target, batch) for f in (start, criterion))
+            return {**high, "loss": (1 - t) * low["loss"] + t * high["loss"], "alpha": torch.tensor(t)}
 
+        record = objective.to_dict()
+        if across:
+            record["trained_across_alpha_from"] = low_end
         return Stage(
             name=name,
             trainable=trainable,
@@ -67,7 +82,8 @@ class StyleTraining:
             loss=loss,
             steps=table["steps"],
             lr=float(table["lr"]),
-            objective=objective.to_dict(),
+            objective=record,
+            state=draws if across else None,
         )
 
     def stages(self) -> list[Stage]:

@@ -19,6 +19,7 @@ from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 
 TASKS = ("style", "gan", "completion")
+TUNE_ALPHA_MODES = ("end", "across")
 _TRAIN_DEFAULTS = {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "style": {
@@ -118,7 +119,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "train": _TRAIN_SCHEMA,
         "objectives": None,  # checked by the task's objective parser
         "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
-        "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+        # alpha: "end" trains the blocks at their set's unit alpha only (the paper); "across"
+        # at an alpha drawn each step on the matching mix of the main and the set's objectives.
+        # No default here, so recipes written before it keep their hash.
+        "tune": [{
+            "set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE,
+            "alpha": _one_of(*TUNE_ALPHA_MODES),
+        }],
     },
     "gan": {
         "name": _NAME,

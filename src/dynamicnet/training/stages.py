@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
@@ -49,6 +50,34 @@ def two_phase_stages(recipe, net, make: Callable[..., Stage]) -> list[Stage]:
         set_name = table["set"]
         out.append(make(i, f"tune:{set_name}", set_name, net.unit_alpha(set_name), table))
     return out
+
+
+class AlphaDraws:
+    """The alphas of a block stage trained across the knob rather than at its end.
+
+    Each step draws t uniformly from (0, 1] and trains at t times the set's unit alpha, on
+    the objective (1 - t) O_0 + t O_set, so every knob position in between is supervised,
+    not only the end (loss-conditional training on the paper's frozen main network). The
+    generator is the stage's checkpointed state: a resumed run draws what an uninterrupted
+    one would.
+    """
+
+    def __init__(self, unit: AlphaLike, seed: int) -> None:
+        self.unit = unit
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def draw(self) -> tuple[float, AlphaLike]:
+        """(t, the alpha to run the network at)."""
+        t = 1.0 - float(torch.rand((), generator=self.generator))
+        if isinstance(self.unit, dict):
+            return t, {name: t * value for name, value in self.unit.items()}
+        return t, t * self.unit
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
 
 
 def recipe_metadata(recipe, stages: list[Stage], **extra: Any) -> dict:
