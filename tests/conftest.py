@@ -39,7 +39,15 @@ def style_image(tmp_path: Path) -> Path:
 
 
 def write_recipe(
-    path: Path, photos: Path, style: Path, *, variant="single", sets=None, steps=(3, 3), extra="", tune_extra=""
+    path: Path,
+    photos: Path,
+    style: Path,
+    *,
+    variant="single",
+    sets=None,
+    steps=(3, 3),
+    extra="",
+    tune_extra="",
 ) -> Path:
     sets = sets or {"single": ["default"], "dual": ["high", "low"]}.get(variant)
     tunes = "\n".join(

@@ -43,7 +43,9 @@ def test_the_loss_is_the_mix_of_both_ends_at_the_drawn_alpha(recipe_factory):
     with torch.no_grad():
         terms = stage.loss(model, batch)
         out = model(batch, alpha=t)
-        low, high = (StyleLoss(training.vgg, training.objectives[n])(out, batch)["loss"] for n in ("o0", "o1"))
+        low, high = (
+            StyleLoss(training.vgg, training.objectives[n])(out, batch)["loss"] for n in ("o0", "o1")
+        )
     assert 0 < t < 1 and terms["alpha"].item() == t
     assert terms["loss"].item() == pytest.approx(((1 - t) * low + t * high).item(), rel=1e-5)
 
