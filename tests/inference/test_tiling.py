@@ -27,7 +27,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_fp32_piecewise_matches_the_whole_render(keep_bytes, plan, make_model, make_image):
     model = make_model("dual")
     whole = Renderer(model, precision="fp32")
-    tiled = Renderer(model, precision="fp32", max_pixels=1, keep_bytes=keep_bytes, tile=32)
+    tiled = Renderer(model, precision="fp32", max_pixels=1, keep_bytes=keep_bytes, tile=48)  # 2 x 2 tiles
     x = make_image(n=2, h=70, w=93)
     for alpha in (-0.7, torch.tensor([0.2, 1.0]), [1.0, -0.5, 0.3]):
         y = tiled(x, alpha)

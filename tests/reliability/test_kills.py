@@ -18,7 +18,9 @@ from dynamicnet.cli.main import main
 from dynamicnet.training.checkpoint import load_checkpoint, previous_path
 from dynamicnet.training.trainer import train
 
-KILLS = 10
+# Every other kill lands inside a checkpoint write, the others at a random moment; the style
+# run (one process start per kill dominates the time) takes the most.
+KILLS = {"style": 8, "completion": 4, "gan": 4}
 
 
 def _progress(ckpt: Path) -> tuple[int, int]:
@@ -32,19 +34,19 @@ def _progress(ckpt: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("task", ["style", "completion", "gan"])
-def test_ten_random_kills_resume_to_the_same_weights(
+def test_random_kills_resume_to_the_same_weights(
     task, recipe, photo_dir, completion_recipe, gan_recipe, tmp_path, capsys
 ):
     if task == "style":
-        text = recipe.read_text().replace("steps = 3", "steps = 20")
+        text = recipe.read_text().replace("steps = 3", "steps = 12")
         recipe.write_text(text.replace("checkpoint_every = 2", "checkpoint_every = 1"))
     elif task == "completion":  # killed in the adversarial phase: discriminator and holes resume too
-        recipe = completion_recipe(tmp_path, photo_dir, steps=(2, 30))
+        recipe = completion_recipe(tmp_path, photo_dir, steps=(2, 14))
     else:  # killed in the block's phase: a fresh discriminator, its noise counter, R1
         from dynamicnet.data.avatars import write_avatar_set
 
         faces = write_avatar_set(tmp_path / "faces", 40, seed=3, workers=1, progress=False)
-        recipe = gan_recipe(tmp_path, faces, main="~Blond_Hair", steps=(2, 30))
+        recipe = gan_recipe(tmp_path, faces, main="~Blond_Hair", steps=(2, 14))
         recipe.write_text(recipe.read_text() + "r1 = 1.0\n[adversary]\nreal_label = 0.9\n")
     out = tmp_path / "killed"
     ckpt = out / "checkpoint.pt"
@@ -61,7 +63,7 @@ def test_ten_random_kills_resume_to_the_same_weights(
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}  # same float sums as here
     rng = random.Random(0)
     kills, stale_seen, last = 0, 0, (-1, -1)
-    while kills < KILLS and not (out / "model.safetensors").exists():
+    while kills < KILLS[task] and not (out / "model.safetensors").exists():
         args = cmd if kills == 0 else [*cmd, "--resume"]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + 120
@@ -80,7 +82,7 @@ def test_ten_random_kills_resume_to_the_same_weights(
         stale_seen += len(list(out.glob(".*.tmp")))
         last = _progress(ckpt)
     print(f"{kills} kills; {stale_seen} left a half-written checkpoint behind")
-    assert kills == KILLS, "training finished before it could be killed ten times"
+    assert kills == KILLS[task], f"training finished before it could be killed {KILLS[task]} times"
     assert stale_seen >= 1, "no kill landed inside a checkpoint write"
     resumed = load_file(str(train(recipe, out, resume=True, progress=False)))
     assert not list(out.glob(".*.tmp")), "a resumed run cleans up what killed writes left"

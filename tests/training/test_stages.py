@@ -51,12 +51,11 @@ def test_the_loss_is_the_mix_of_both_ends_at_the_drawn_alpha(recipe_factory):
 
 
 def test_training_across_alpha_resumes_exactly(recipe_factory, tmp_path):
-    recipe = recipe_factory(variant="dual", steps=(2, 3), tune_extra='alpha = "across"\n')
+    recipe = recipe_factory(variant="dual", steps=(1, 3), tune_extra='alpha = "across"\n')
     straight = train(recipe, tmp_path / "straight", progress=False)
     out = tmp_path / "interrupted"
-    assert train(recipe, out, stop_after_steps=3, progress=False) is None  # one step into "high"
-    assert train(recipe, out, resume=True, stop_after_steps=3, progress=False) is None  # into "low"
-    resumed = train(recipe, out, resume=True, progress=False)
+    assert train(recipe, out, stop_after_steps=3, progress=False) is None  # two steps into "high"
+    resumed = train(recipe, out, resume=True, progress=False)  # the rest of "high", then "low"
     a, b = load_file(str(straight)), load_file(str(resumed))
     for key in a:
         assert torch.equal(a[key], b[key]), key
