@@ -221,7 +221,13 @@ def main(argv=None) -> None:
         f"{'yes' if visible.monotone else 'no'}; the largest of the "
         f"{len(visible.alphas) - 1} steps is {visible.largest_step_share:.0%} of the whole change",
         f"- **Border figure** (outer 4 px vs a render with 64 px of mirrored context): "
-        f"**{visible.border:.1f}** mean, {visible.worst_border:.1f} worst (photo and alpha)",
+        f"**{visible.border:.1f}** mean, {visible.worst_border:.1f} worst (photo and alpha); for the "
+        f"worst pair, the same difference 32-64 px inside the image is {visible.worst_border_inside:.1f} "
+        + (
+            "(about as high as at the edge: strokes placed differently with more context, not a frame)"
+            if visible.worst_border_inside >= 0.6 * visible.worst_border
+            else "(well below the edge's: a frame at the borders)"
+        ),
         *(
             [
                 f"- The model renders every image inside {model.context} px of mirrored image and crops "

@@ -5,8 +5,10 @@
 
 For each model: the two ends of the knob apart, each end's distance from the photo,
 whether every one of 8 equal alpha steps moves the picture further from the low end,
-and the border figure (outer 4 px vs a render with 64 px of mirrored context), all in
-steps of 1/255 and averaged over the photos (see dynamicnet.evaluation.visible).
+and the border figure (outer 4 px vs a render with 64 px of mirrored context: the mean,
+the worst photo and alpha, and for that worst pair the same difference 32-64 px inside,
+high for strokes that shift with the context, low for a frame), all in steps of 1/255
+and averaged over the photos (see dynamicnet.evaluation.visible).
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     photos = [read_image(f, max_side=args.side) for f in files]
     results = {}
     print(f"{len(photos)} photos at {args.side} px; figures in 1/255")
-    header = ("span", 6), ("low-photo", 10), ("high-photo", 11), ("monotone", 9), ("border", 7), ("worst", 6)
+    header = (
+        ("span", 6), ("low-photo", 10), ("high-photo", 11), ("monotone", 9), ("border", 7), ("worst", 6),
+        ("inside", 7),
+    )  # fmt: skip
     print(f"{'model':<28} " + " ".join(f"{label:>{width}}" for label, width in header))
     for name in args.models:
         model = dynamicnet.load(name)
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         results[name] = figures.to_dict()
         print(
             f"{name:<28} {figures.span:6.1f} {figures.low_from_photo:10.1f} {figures.high_from_photo:11.1f} "
-            f"{'yes' if figures.monotone else 'no':>9} {figures.border:7.1f} {figures.worst_border:6.1f}",
+            f"{'yes' if figures.monotone else 'no':>9} {figures.border:7.1f} {figures.worst_border:6.1f} "
+            f"{figures.worst_border_inside:7.1f}",
             flush=True,
         )
     if args.json:

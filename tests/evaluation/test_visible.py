@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dynamicnet.evaluation.visible import border_figure, knob_span, level_distance
+from dynamicnet.evaluation.visible import border_bands, border_figure, knob_span, level_distance
 
 
 def photo(h: int = 80, w: int = 96) -> torch.Tensor:
@@ -30,6 +30,24 @@ def test_a_painted_frame_is_seen():
     assert figure == pytest.approx(expected, rel=1e-4)
     with pytest.raises(ValueError, match="larger than the context"):
         border_figure(framed, photo(40, 40), 1.0)
+
+
+def test_bands_tell_a_frame_from_strokes_that_shift_with_the_context():
+    def framed(x, alpha):
+        y = x.clone()
+        y[:, :3], y[:, -3:], y[:, :, :3], y[:, :, -3:] = alpha, alpha, alpha, alpha
+        return y
+
+    def shifted(x, alpha):  # every pixel depends on the image's size, as strokes placed by
+        return (x + 0.01 * x.shape[-1] * alpha) % 1  # normalisation statistics would
+
+    x = photo(160, 192)
+    edge, inside = border_bands(framed, x, 1.0)
+    assert edge > 50 and inside == 0
+    edge, inside = border_bands(shifted, x, 1.0)
+    assert edge > 50 and inside == pytest.approx(edge, rel=0.2)
+    with pytest.raises(ValueError, match="deepest band"):
+        border_bands(framed, photo(100, 120), 1.0)
 
 
 def test_knob_span_of_a_blend_towards_grey():

@@ -7,6 +7,9 @@ in steps of 1/255, the unit a user's eye and image viewer work in.
   a render of the photo and a render of the same photo with ``context`` pixels of
   mirrored photo around it (cropped back). A network that paints a frame at its own
   borders shows it here; one that renders its borders as it renders the inside does not.
+  A heavy texture can also shift its strokes with the context, near the borders and
+  further in alike: the same difference over a band 32-64 px inside tells the two apart
+  (a frame is high at the edge and low inside; shifted strokes are high in both).
 - **Knob span**: renders across the alpha range; the distance of each from the photo
   and from the render at the low end. The span is the distance between the two ends;
   the knob is monotone when every step moves the picture further from the low end.
@@ -24,6 +27,7 @@ from torch import Tensor
 from ..core import AlphaLike
 
 Render = Callable[[Tensor, AlphaLike], Tensor]  # (3, H, W) RGB in [0, 1] -> same
+INNER_BAND = (32, 64)  # pixels from the edge: where a frame has faded and strokes still shift
 
 
 def level_distance(a: Tensor, b: Tensor) -> float:
@@ -42,19 +46,40 @@ def border_figure(
     """Mean difference (1/255) of the outer ``band`` pixels between a render and a render
     with ``context`` pixels of mirrored photo around it; ``plain`` is the render of
     ``photo`` at ``alpha`` when the caller has it already."""
+    return border_bands(render, photo, alpha, context, ((0, band),), plain)[0]
+
+
+def border_bands(
+    render: Render,
+    photo: Tensor,
+    alpha: AlphaLike,
+    context: int = 64,
+    bands: Sequence[tuple[int, int]] = ((0, 4), INNER_BAND),
+    plain: Tensor | None = None,
+) -> list[float]:
+    """The difference of :func:`border_figure` over each band of pixels ``(start, stop)``
+    from the image's edge, from one pair of renders."""
     if photo.dim() != 3:
         raise ValueError(f"expected one (3, H, W) photo, got {tuple(photo.shape)}")
     h, w = photo.shape[-2:]
-    if min(h, w) <= max(context, 2 * band):
-        raise ValueError(f"the photo ({w}x{h}) must be larger than the context ({context} px) on both sides")
+    deepest = max(stop for _, stop in bands)
+    if min(h, w) <= max(context, 2 * deepest):
+        raise ValueError(
+            f"the photo ({w}x{h}) must be larger than the context ({context} px) and twice the "
+            f"deepest band ({deepest} px) on both sides"
+        )
     if plain is None:
         plain = render(photo, alpha)
     padded = F.pad(photo.unsqueeze(0), (context,) * 4, mode="reflect")[0]
     framed = render(padded, alpha)[:, context : context + h, context : context + w]
-    ring = torch.ones(h, w, dtype=torch.bool)
-    ring[band:-band, band:-band] = False
-    diff = (plain.clamp(0, 1) - framed.clamp(0, 1)).abs()[:, ring]
-    return float(diff.mean()) * 255
+    diff = (plain.clamp(0, 1) - framed.clamp(0, 1)).abs().mean(0)
+    figures = []
+    for start, stop in bands:
+        ring = torch.zeros(h, w, dtype=torch.bool)
+        ring[start : h - start, start : w - start] = True
+        ring[stop : h - stop, stop : w - stop] = False
+        figures.append(float(diff[ring].mean()) * 255)
+    return figures
 
 
 @dataclass(frozen=True)
@@ -120,6 +145,7 @@ class VisibleFigures:
     largest_step_share: float  # worst photo
     border: float  # mean over photos and alphas
     worst_border: float  # worst photo and alpha
+    worst_border_inside: float  # the same render pair, over the band INNER_BAND px inside
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -136,7 +162,7 @@ def measure_visible(
     for photo in photos:
         images = [render(photo, a) for a in alphas]
         knobs.append(KnobSpan.of(photo, alphas, images))
-        borders += [border_figure(render, photo, a, plain=y) for a, y in list(zip(alphas, images))[::2]]
+        borders += [border_bands(render, photo, a, plain=y) for a, y in list(zip(alphas, images))[::2]]
     n = len(knobs)
     return VisibleFigures(
         alphas=tuple(alphas),
@@ -145,11 +171,13 @@ def measure_visible(
         high_from_photo=sum(k.from_photo[-1] for k in knobs) / n,
         monotone=all(k.monotone for k in knobs),
         largest_step_share=max(k.largest_step_share for k in knobs),
-        border=sum(borders) / len(borders),
-        worst_border=max(borders),
+        border=sum(edge for edge, _ in borders) / len(borders),
+        worst_border=max(borders)[0],
+        worst_border_inside=max(borders)[1],
     )
 
 
 __all__ = [
-    "KnobSpan", "VisibleFigures", "border_figure", "knob_span", "level_distance", "measure_visible",
+    "KnobSpan", "VisibleFigures", "border_bands", "border_figure", "knob_span", "level_distance",
+    "measure_visible",
 ]  # fmt: skip
