@@ -47,6 +47,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss-side", type=int, default=384, help="photo side for the loss measurements")
     p.add_argument("--knob-side", type=int, default=768, help="photo side for the knob and border figures")
     p.add_argument("--render-context", type=int, help="mirrored context (px) the model renders inside")
+    p.add_argument(
+        "--looked", action="append", default=[], help="a line for 'Looked at, at 100 %%' (what a user sees)"
+    )
     return p
 
 
@@ -235,6 +238,18 @@ def main(argv=None) -> None:
                 "its own borders"
             ]
             if model.context
+            else []
+        ),
+        *(
+            [
+                "",
+                "## Looked at, at 100 %",
+                "",
+                "On the held-out photos at 768 px:",
+                "",
+                *(f"- {x}" for x in args.looked),
+            ]
+            if args.looked
             else []
         ),
         "",
