@@ -19,7 +19,7 @@ from dynamicnet.data.folder import list_images
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
 from dynamicnet.evaluation import measure_style_objectives
-from dynamicnet.evaluation.visible import measure_visible
+from dynamicnet.evaluation.visible import INNER_BAND, measure_visible
 from dynamicnet.inference import Renderer
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
 from dynamicnet.models import ship
@@ -225,7 +225,8 @@ def main(argv=None) -> None:
         f"{len(visible.alphas) - 1} steps is {visible.largest_step_share:.0%} of the whole change",
         f"- **Border figure** (outer 4 px vs a render with 64 px of mirrored context): "
         f"**{visible.border:.1f}** mean, {visible.worst_border:.1f} worst (photo and alpha); for the "
-        f"worst pair, the same difference 32-64 px inside the image is {visible.worst_border_inside:.1f} "
+        f"worst pair, the same difference {INNER_BAND[0]}-{INNER_BAND[1]} px inside the image is "
+        f"{visible.worst_border_inside:.1f} "
         + (
             "(about as high as at the edge: strokes placed differently with more context, not a frame)"
             if visible.worst_border_inside >= 0.6 * visible.worst_border
