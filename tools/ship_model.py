@@ -48,7 +48,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--knob-side", type=int, default=768, help="photo side for the knob and border figures")
     p.add_argument("--render-context", type=int, help="mirrored context (px) the model renders inside")
     p.add_argument(
-        "--looked", action="append", default=[], help="a line for 'Looked at, at 100 %%' (what a user sees)"
+        "--looked",
+        action="append",
+        default=[],
+        help="a line for 'Looked at, at 100 %%' (what a user sees); without any, the card's current "
+        "section is kept",
     )
     return p
 
@@ -82,6 +86,21 @@ def distinct_targets(objectives: dict[str, StyleObjective]) -> dict[str, list[st
         key = tuple((Path(t.image).name, t.size, t.weight) for t in objective.styles)
         groups.setdefault(key, []).append(name)
     return {names[0]: names for names in groups.values()}
+
+
+LOOKED = "## Looked at, at 100 %"
+
+
+def looked_section(card: Path, lines: list[str]) -> list[str]:
+    """The card's "Looked at" section: from ``lines`` when given, else the one ``card``
+    already has (a re-measured card keeps what someone saw), else none."""
+    if lines:
+        return ["", LOOKED, "", "On the held-out photos at 768 px:", "", *(f"- {x}" for x in lines)]
+    old = card.read_text(encoding="utf-8") if card.is_file() else ""
+    if LOOKED not in old:
+        return []
+    section = old.split(LOOKED, 1)[1].split("\n## ", 1)[0]
+    return ["", LOOKED, "", *section.strip("\n").split("\n")]
 
 
 def ship_run(args: argparse.Namespace):
@@ -241,18 +260,7 @@ def main(argv=None) -> None:
             if model.context
             else []
         ),
-        *(
-            [
-                "",
-                "## Looked at, at 100 %",
-                "",
-                "On the held-out photos at 768 px:",
-                "",
-                *(f"- {x}" for x in args.looked),
-            ]
-            if args.looked
-            else []
-        ),
+        *looked_section(docs / f"{name}.md", args.looked),
         "",
         "## Measured losses",
         "",

@@ -164,6 +164,7 @@ def measure_visible(
         knobs.append(KnobSpan.of(photo, alphas, images))
         borders += [border_bands(render, photo, a, plain=y) for a, y in list(zip(alphas, images))[::2]]
     n = len(knobs)
+    worst_edge, worst_inside = max(borders)
     return VisibleFigures(
         alphas=tuple(alphas),
         span=sum(k.span for k in knobs) / n,
@@ -172,8 +173,8 @@ def measure_visible(
         monotone=all(k.monotone for k in knobs),
         largest_step_share=max(k.largest_step_share for k in knobs),
         border=sum(edge for edge, _ in borders) / len(borders),
-        worst_border=max(borders)[0],
-        worst_border_inside=max(borders)[1],
+        worst_border=worst_edge,
+        worst_border_inside=worst_inside,
     )
 
 
