@@ -60,7 +60,7 @@ def measure(client: TestClient, sample: dict, shipped, repeats: int, preview_sid
 
 def main() -> None:
     args = get_args_parser().parse_args()
-    client = TestClient(create_app())
+    client = TestClient(base_url="http://127.0.0.1", app=create_app())
     sample = client.get("/api/samples").json()[0]
     print(f"photo: sample {sample['name']!r}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("model             first full render  alpha change (median)  preview  eager forward  speed-up")

@@ -16,3 +16,9 @@ def one_line(message: str) -> str:
     message = re.sub(r"\x1b\[[0-9;]*m", "", message)
     message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     return message if len(message) <= 500 else message[:497] + "..."
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print: control characters (a file name can hold escape sequences that
+    rewrite a terminal) are shown as escapes, like ``repr`` does."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

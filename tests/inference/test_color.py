@@ -68,7 +68,9 @@ def test_stylize_and_the_demo_keep_colours_on_request(tiny_model_file, photo_dir
     assert main([*args, "--preserve-color", "sepia"]) == 2
     assert "invalid choice" in capsys.readouterr().err
 
-    with TestClient(create_app({"tiny": tiny_model_file}, precision="fp32")) as client:
+    with TestClient(
+        base_url="http://127.0.0.1", app=create_app({"tiny": tiny_model_file}, precision="fp32")
+    ) as client:
         sample = client.get("/api/samples").json()[0]["id"]
         body = {"image": sample, "model": "tiny", "alpha": 1.0, "max_side": 64}
         a = client.post("/api/render", json=body)

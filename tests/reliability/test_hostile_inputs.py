@@ -69,7 +69,9 @@ def test_stylize_and_complete_take_every_odd_image(
 
 
 def test_the_server_answers_every_odd_upload_with_200_or_4xx(corpus, tiny_model_file):
-    with TestClient(create_app({"tiny": tiny_model_file}, precision="fp32")) as client:
+    with TestClient(
+        base_url="http://127.0.0.1", app=create_app({"tiny": tiny_model_file}, precision="fp32")
+    ) as client:
         for name, (path, expected) in corpus["images"].items():
             start = time.monotonic()
             r = client.post("/api/images", files={"file": (path.name, path.read_bytes(), "image/png")})
@@ -134,7 +136,9 @@ def test_malformed_recipes_are_one_line_errors(verb, corpus, tmp_path, capsys):
 def test_the_brush_alpha_map_takes_every_odd_image(corpus, tiny_model_file):
     import base64
 
-    with TestClient(create_app({"tiny": tiny_model_file}, precision="fp32")) as client:
+    with TestClient(
+        base_url="http://127.0.0.1", app=create_app({"tiny": tiny_model_file}, precision="fp32")
+    ) as client:
         photo = client.get("/api/samples").json()[0]["id"]
         for name, (path, expected) in corpus["images"].items():
             url = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()

@@ -23,7 +23,7 @@ def model_file(tiny_model_file):
 
 @pytest.fixture
 def client(model_file):
-    with TestClient(create_app({"tiny": model_file}, precision="fp32")) as c:
+    with TestClient(base_url="http://127.0.0.1", app=create_app({"tiny": model_file}, precision="fp32")) as c:
         yield c
 
 
@@ -79,7 +79,7 @@ def test_the_fast_network_renders_as_the_library_does(tmp_path):
         for p in model.net.block_parameters():
             p.normal_(0, 0.1)
     path = dynamicnet.save(model, tmp_path / "fast.safetensors")
-    with TestClient(create_app({"tiny": path}, precision="fp32")) as fast:
+    with TestClient(base_url="http://127.0.0.1", app=create_app({"tiny": path}, precision="fp32")) as fast:
         assert fast.get("/api/models").json()[0]["alpha_range"] == [-1.0, 1.0]
         image = upload(fast, png_bytes(45, 30)).json()["id"]
         got = render(fast, image, alpha=-0.7)
@@ -123,7 +123,10 @@ def test_bad_render_requests_get_4xx_with_a_message(client, body, status, messag
 
 
 def test_bad_uploads_get_4xx(model_file, tmp_path):
-    small = TestClient(create_app({"tiny": model_file}, max_upload_bytes=4000, max_pixels=5000))
+    small = TestClient(
+        base_url="http://127.0.0.1",
+        app=create_app({"tiny": model_file}, max_upload_bytes=4000, max_pixels=5000),
+    )
     assert upload(small, b"").status_code == 422
     r = upload(small, b"this is not an image", "notes.png")
     assert r.status_code == 422 and "not an image" in r.json()["detail"]
@@ -142,7 +145,10 @@ def _flat_png(width: int, height: int) -> bytes:
 
 
 def test_uploads_are_bounded_and_concurrent_renders_agree(model_file):
-    client = TestClient(create_app({"tiny": model_file}, max_image_bytes=3 * 40 * 40 * 2, max_concurrent=1))
+    client = TestClient(
+        base_url="http://127.0.0.1",
+        app=create_app({"tiny": model_file}, max_image_bytes=3 * 40 * 40 * 2, max_concurrent=1),
+    )
     ids = [upload(client, png_bytes(40, 40, seed=i)).json()["id"] for i in range(3)]
     assert client.post("/api/render", json={"image": ids[0], "model": "tiny"}).status_code == 404
     with ThreadPoolExecutor(6) as pool:
@@ -152,7 +158,10 @@ def test_uploads_are_bounded_and_concurrent_renders_agree(model_file):
 
 @pytest.fixture
 def faces_client(model_file, tiny_gan_file):
-    with TestClient(create_app({"tiny": model_file, "faces": tiny_gan_file}, precision="fp32")) as c:
+    with TestClient(
+        base_url="http://127.0.0.1",
+        app=create_app({"tiny": model_file, "faces": tiny_gan_file}, precision="fp32"),
+    ) as c:
         yield c
 
 
@@ -199,7 +208,7 @@ def test_a_gan_model_is_not_a_photo_renderer(faces_client):
 @pytest.fixture
 def fill_client(model_file, tiny_completion_file):
     app = create_app({"tiny": model_file, "fill": tiny_completion_file}, precision="fp32")
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -167,6 +167,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", "-m", action="append", metavar="M", help="serve these models (default: shipped)"
     )
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests addressed to this host name (for a proxy or a LAN name; '*': any). "
+        "Loopback names and, with --host 0.0.0.0, this machine's names are always answered",
+    )  # fmt: skip
 
     p = verbs.add_parser("info", help="show a model's metadata")
     p.add_argument("model", help="model file (.safetensors) or shipped model name")
@@ -750,9 +755,11 @@ def cmd_demo(args) -> int:
 
     models = None
     if args.model:  # served under their recorded names (a run's model.safetensors has one)
-        paths = [resolve_model(m) for m in args.model]
-        models = {read_metadata(p).get("name") or p.stem: p for p in paths}
-    serve(args.host, args.port, models)
+        paths = list(dict.fromkeys(resolve_model(m) for m in args.model))
+        names = [read_metadata(p).get("name") or p.stem for p in paths]
+        # two files with one recorded name are both served, each named after its file too
+        models = {n if names.count(n) == 1 else f"{n} ({p})": p for n, p in zip(names, paths)}
+    serve(args.host, args.port, models, args.allow_host)
     return 0
 
 

@@ -7,18 +7,17 @@ an uninterrupted run would have seen, with any number of loader workers or proce
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import DynamicNetError
-from .images import pil_to_tensor, resize_shorter, to_rgb8
+from .images import ImageReadError, open_rgb8, pil_to_tensor, resize_shorter
 
 
 class DatasetError(DynamicNetError, ValueError):
@@ -101,15 +100,8 @@ class KeyedImages(Dataset):
             return None
         if index not in self._cache:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    with Image.open(self.files[index]) as img:
-                        if self.draft:
-                            img.draft("RGB", (self.draft, self.draft))
-                        img.load()
-                        img = ImageOps.exif_transpose(img)
-                img = self.prepare(to_rgb8(img))
-            except Exception:  # noqa: BLE001 - any decoder failure means "skip this file"
+                img = self.prepare(open_rgb8(self.files[index], draft=self.draft))
+            except ImageReadError:
                 self._bad.add(index)
                 return None
             if not self.cache:

@@ -7,22 +7,32 @@ Transparent pixels are composited over white.
 
 from __future__ import annotations
 
+import io
+import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-from ..errors import DynamicNetError
+from ..errors import DynamicNetError, one_line, printable
 from ..io.atomic import atomic_write
 
-Image.MAX_IMAGE_PIXELS = 40_000 * 40_000  # huge photos are legitimate input
+# open_image checks its own, stated budget before decoding; this is Pillow's last guard
+Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
+FORMATS_READ = "JPEG, PNG, WebP, TIFF, BMP, GIF and more"
+DEFAULT_MAX_PIXELS = 100_000_000
+"""The largest image read by default (100 megapixels: 1.2 GB as floats); callers may raise it."""
 
 
 class ImageReadError(DynamicNetError, ValueError):
     """A file that is missing, not an image, or damaged."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image with more pixels than the reader was allowed to decode."""
 
 
 def _to_rgb_array(img: Image.Image) -> np.ndarray:
@@ -49,24 +59,86 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open, fully decode and orient an image; raise :class:`ImageReadError` with the reason."""
+def regular_file(path: str | Path, what: str = "a file") -> Path:
+    """``path`` if it is a regular file; anything else (missing, a folder, a FIFO or a device,
+    which would block or never end when read) raises :class:`ImageReadError` before opening."""
     path = Path(path)
-    if not path.exists():
-        raise ImageReadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageReadError(f"{path}: is a folder, not an image")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageReadError(f"{printable(path)}: no such file") from None
+    except OSError as err:
+        raise ImageReadError(f"{printable(path)}: cannot read ({err.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ImageReadError(f"{printable(path)}: is a folder, not {what}")
+    if not stat.S_ISREG(mode):
+        raise ImageReadError(f"{printable(path)}: not a regular file (a pipe or a device?)")
+    return path
+
+
+def open_image(
+    source: str | Path | bytes,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    draft: int | None = None,
+    name: str = "image",
+) -> Image.Image:
+    """Open, fully decode and orient an image file or the bytes of one; raise
+    :class:`ImageReadError` with the reason.
+
+    ``max_pixels`` is checked from the header, before anything is decoded: a small file can
+    claim a huge image (a decompression bomb). Any failure of a decoder on untrusted data
+    is bad input, whatever exception the decoder raises. ``draft`` lets a JPEG decoder skip
+    detail beyond about that many pixels a side (much faster for large photos). ``name``
+    starts the messages about bytes (a file's messages start with its path).
+    """
+    if isinstance(source, bytes):
+        stream = io.BytesIO(source)
+        if not source:
+            raise ImageReadError(f"{name}: empty, not an image")
+    else:
+        stream = regular_file(source, "an image")
+        name = printable(stream)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            with Image.open(stream) as img:
+                if max_pixels is not None and img.width * img.height > max_pixels:
+                    raise ImageTooLargeError(
+                        f"{name}: image too large ({img.width}x{img.height} pixels; the limit is "
+                        f"{max_pixels / 1e6:g} megapixels)"
+                    )
+                if draft:
+                    img.draft("RGB", (draft, draft))
                 img.load()
                 return ImageOps.exif_transpose(img)
+    except ImageReadError:
+        raise
     except Image.DecompressionBombError as err:
-        raise ImageReadError(f"{path}: image too large ({err})") from err
-    except (OSError, SyntaxError, ValueError) as err:
-        reason = "not an image" if "cannot identify" in str(err) else f"damaged image ({err})"
-        raise ImageReadError(f"{path}: {reason}") from err
+        raise ImageTooLargeError(f"{name}: image too large ({err})") from err
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{name}: not an image (or in a format not read here: {FORMATS_READ})") from None
+    except MemoryError:
+        raise ImageReadError(f"{name}: not enough memory to decode it") from None
+    except Exception as err:  # noqa: BLE001 - decoders raise many types on damaged data
+        raise ImageReadError(f"{name}: damaged image ({one_line(str(err)) or type(err).__name__})") from err
+
+
+def open_rgb8(
+    source: str | Path | bytes,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    draft: int | None = None,
+    name: str = "image",
+) -> Image.Image:
+    """:func:`open_image` then :func:`to_rgb8`: the 8-bit RGB picture a viewer shows."""
+    img = open_image(source, max_pixels, draft, name)
+    name = name if isinstance(source, bytes) else printable(source)
+    try:
+        return to_rgb8(img)
+    except MemoryError:
+        raise ImageReadError(f"{name}: not enough memory to convert it") from None
+    except Exception as err:  # noqa: BLE001 - an odd mode or damaged palette is bad input too
+        reason = one_line(str(err)) or type(err).__name__
+        raise ImageReadError(f"{name}: unreadable image ({reason})") from None
 
 
 def to_rgb8(img: Image.Image) -> Image.Image:
@@ -83,12 +155,19 @@ def pil_to_tensor(img: Image.Image) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(_to_rgb_array(img).transpose(2, 0, 1)))
 
 
-def read_image(path: str | Path, max_side: int | None = None) -> Tensor:
+def read_image(
+    path: str | Path, max_side: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> Tensor:
     """Read any image file as a (3, H, W) float tensor, optionally shrunk so its longer side <= max_side."""
-    img = open_image(path)
-    if max_side is not None and max(img.size) > max_side:
-        img = resize_longer(img, max_side)
-    return pil_to_tensor(img)
+    img = open_image(path, max_pixels)
+    try:
+        if max_side is not None and max(img.size) > max_side:
+            img = resize_longer(img, max_side)
+        return pil_to_tensor(img)
+    except MemoryError:
+        raise ImageReadError(f"{printable(path)}: not enough memory to read it") from None
+    except Exception as err:  # noqa: BLE001 - an odd mode or damaged palette is bad input too
+        raise ImageReadError(f"{printable(path)}: unreadable image ({one_line(str(err))})") from err
 
 
 def resize_longer(img: Image.Image, side: int) -> Image.Image:

@@ -1,73 +1,126 @@
 """The browser demo: one page, a few JSON/PNG endpoints, rendering through the Renderer.
 
-Uploads are bounded in bytes and pixels, kept in a small in-memory store (oldest
-dropped first), and rendering runs at most ``max_concurrent`` at a time, so memory stays
-bounded however many requests arrive. Bad input gets a 4xx with a one-line message.
+Memory stays bounded however many requests arrive:
+
+- request bodies are refused while they stream in, past ``max_upload_bytes`` for uploads
+  and ``max_json_bytes`` for JSON, and lists in JSON are short;
+- uploads are bounded in pixels before decoding and kept as 8-bit pixels in a store of
+  at most ``max_image_bytes`` (oldest dropped first);
+- everything that decodes, resizes, renders or encodes an image runs inside one budget
+  of ``max_concurrent`` slots, in worker threads (the event loop stays free).
+
+So the peak is about the models, plus the store, plus ``max_concurrent`` times the
+largest request (a full-resolution render of a ``max_pixels`` upload).
+
+Only requests addressed to the hosts the server is bound to are served (a DNS-rebinding
+page cannot drive it), and state-changing requests from another origin are refused.
+Bad input gets a 4xx with a one-line message that never echoes unbounded input.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import secrets
+import socket
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from fastapi import FastAPI, File, HTTPException, UploadFile
-from fastapi.responses import HTMLResponse, Response
-from PIL import Image, UnidentifiedImageError
+from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from PIL import Image
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..apps.completion import at_working_scale, complete, training_side
 from ..core import AlphaError
-from ..data.images import ImageReadError, tensor_to_pil, to_rgb8
+from ..data.images import (
+    ImageReadError,
+    ImageTooLargeError,
+    open_image,
+    open_rgb8,
+    pil_to_tensor,
+    resize_longer,
+    tensor_to_pil,
+)
 from ..data.masks import MaskError, check_mask, mask_values
 from ..data.sheet import tile
-from ..errors import DynamicNetError, one_line
+from ..errors import DynamicNetError, one_line, printable
 from ..inference import Renderer
 from ..inference.color import preserve_color
 from ..inference.working_point import choose_alpha
 from ..io.model_file import load_model, read_metadata
 
 MAX_UPLOAD_BYTES = 25 * 2**20
+MAX_JSON_BYTES = 16 * 2**20
 MAX_PIXELS = 24_000_000
+MULTIPART_SLACK = 64 * 2**10  # the form's boundaries and headers around the file
+MAX_LIST = 64  # alpha lists and tables: one value per block or block set
 PREVIEW_SIDE = 384
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass
 class _Photo:
     name: str
-    pixels: torch.Tensor  # (3, H, W) uint8: a quarter of the memory of floats
-
-    @property
-    def image(self) -> torch.Tensor:
-        return self.pixels.float() / 255
+    pixels: np.ndarray  # (H, W, 3) uint8: a quarter of the memory of floats
 
     @property
     def nbytes(self) -> int:
-        return self.pixels.numel()
+        return self.pixels.nbytes
+
+    def picture(self, max_side: int | None = None) -> Image.Image:
+        """8-bit, shrunk first when asked: never a float copy of the whole upload."""
+        im = Image.fromarray(self.pixels, "RGB")
+        return resize_longer(im, max_side) if max_side and max(im.size) > max_side else im
+
+    def image(self, max_side: int | None = None) -> torch.Tensor:
+        """(3, H, W) floats in [0, 1], at most ``max_side`` pixels a side."""
+        return pil_to_tensor(self.picture(max_side))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """Caller's text for a message: printable and bounded."""
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+Alpha = (
+    float
+    | Annotated[list[float], Field(max_length=MAX_LIST)]
+    | Annotated[dict[Annotated[str, Field(max_length=100)], float], Field(max_length=MAX_LIST)]
+)
+ModelName = Annotated[str, Field(max_length=200)]
+ImageId = Annotated[str, Field(max_length=64, description="id from /api/images or /api/samples")]
+DataUrl = Annotated[str, Field(max_length=MAX_JSON_BYTES)]
 
 
 class FacesRequest(BaseModel):
-    model: str
+    model: ModelName
     seed: int = Field(0, ge=0, le=2**31 - 1)
     n: int = Field(16, ge=1, le=64)
-    alpha: float | list[float] | dict[str, float] = 0.0
+    alpha: Alpha = 0.0
 
 
 class RenderRequest(BaseModel):
-    image: str = Field(description="id from /api/images or /api/samples")
-    model: str
-    alpha: float | list[float] | dict[str, float] = 0.0
+    image: ImageId
+    model: ModelName
+    alpha: Alpha = 0.0
     max_side: int | None = Field(None, ge=8, le=8192, description="shrink for previews")
-    alpha_map: str | None = Field(None, description="PNG data URL; grey level = strength where painted")
+    alpha_map: DataUrl | None = Field(None, description="PNG data URL; grey level = strength where painted")
     preserve_color: Literal["luminance", "histogram"] | None = Field(
         None, description="keep the photo's colours"
     )
@@ -127,15 +180,15 @@ class _Store:
             photo = self.pinned.get(key) or self.items.get(key)
         if photo is None:
             raise HTTPException(
-                404, f"no image {key!r} (uploads are kept for a limited time; upload it again)"
+                404, f"no image {_short(key)!r} (uploads are kept for a limited time; upload it again)"
             )
         return photo
 
 
 class CompleteRequest(BaseModel):
-    image: str = Field(description="id from /api/images or /api/samples")
-    model: str
-    mask: str = Field(description="PNG data URL of the hole: white or opaque = missing")
+    image: ImageId
+    model: ModelName
+    mask: DataUrl = Field(description="PNG data URL of the hole: white or opaque = missing")
     alpha: float = 0.0
     auto: bool = Field(False, description="choose alpha for this image (smallest seam); ignores alpha")
     max_side: int | None = Field(
@@ -143,43 +196,21 @@ class CompleteRequest(BaseModel):
     )
 
 
-def _pixels(im: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1)
-
-
-def _png(image: torch.Tensor) -> Response:
+def _png(image: torch.Tensor | Image.Image) -> Response:
     buffer = io.BytesIO()
-    tensor_to_pil(image).save(buffer, format="PNG", compress_level=1)
+    picture = image if isinstance(image, Image.Image) else tensor_to_pil(image)
+    picture.save(buffer, format="PNG", compress_level=1)
     return Response(buffer.getvalue(), media_type="image/png")
 
 
-def _decode_image(data: bytes, max_pixels: int) -> torch.Tensor:
+def _decode_image(data: bytes, max_pixels: int, what: str = "upload") -> Image.Image:
+    """The untrusted bytes as an oriented 8-bit RGB picture, or a 413/422 saying why not."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > max_pixels:
-                raise HTTPException(
-                    413, f"image has {im.width}x{im.height} pixels; the limit is {max_pixels}"
-                )
-            return _pixels(to_rgb8(im))
-    except HTTPException:
-        raise
-    except UnidentifiedImageError as err:
-        raise HTTPException(422, "not an image in a format Pillow reads") from err
-    except (OSError, ValueError, Image.DecompressionBombError, ImageReadError) as err:
-        raise HTTPException(
-            422, f"not a readable image ({one_line(str(err)) or type(err).__name__})"
-        ) from err
-
-
-def _shrink(image: torch.Tensor, max_side: int | None) -> torch.Tensor:
-    h, w = image.shape[-2:]
-    if max_side is None or max(h, w) <= max_side:
-        return image
-    scale = max_side / max(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    return F.interpolate(image[None], size=size, mode="bilinear", antialias=True, align_corners=False)[
-        0
-    ].clamp(0, 1)
+        return open_rgb8(data, max_pixels, name=what)
+    except ImageTooLargeError as err:
+        raise HTTPException(413, str(err)) from None
+    except ImageReadError as err:
+        raise HTTPException(422, str(err)) from None
 
 
 def _alpha_map(data_url: str, size: tuple[int, int], what: str = "alpha_map") -> torch.Tensor:
@@ -192,30 +223,93 @@ def _alpha_map(data_url: str, size: tuple[int, int], what: str = "alpha_map") ->
     except ValueError:
         raise HTTPException(422, f"{what}: the data URL does not hold base64 data") from None
     try:
-        with Image.open(io.BytesIO(raw)) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise HTTPException(413, f"{what} has too many pixels")
-            values = mask_values(im)  # the alpha channel where painted on a transparent layer
-    except UnidentifiedImageError:
-        raise HTTPException(422, f"{what} is not an image (send a PNG data URL)") from None
-    except Image.DecompressionBombError:
-        raise HTTPException(413, f"{what} claims too many pixels") from None
-    except (OSError, ValueError) as err:
+        values = mask_values(open_image(raw, MAX_PIXELS, name=what))  # alpha where painted on a layer
+    except ImageTooLargeError:
+        raise HTTPException(413, f"{what} has too many pixels") from None
+    except ImageReadError as err:
+        raise HTTPException(422, f"{err} (send a PNG data URL)") from None
+    except Exception as err:  # noqa: BLE001 - a decoded but unconvertible map is bad input too
         raise HTTPException(422, f"{what} is not a readable image ({type(err).__name__})") from None
     strength = torch.from_numpy(values / 255.0).float()[None]
     return F.interpolate(strength[None], size=size, mode="bilinear", align_corners=False)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` as the body streams in; FastAPI lets HTTP errors through."""
+
+
+class _BodyLimit:
+    """Refuses a request body past its path's limit (413): at once from ``Content-Length``,
+    else as soon as the running count passes it, before anything is spooled or parsed."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, tuple[int, str]], default: tuple[int, str]) -> None:
+        self.app, self.limits, self.default = app, limits, default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit, message = self.limits.get(scope["path"], self.default)
+        refusal = _BodyTooLarge(413, message)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > limit:
+            response = JSONResponse({"detail": refusal.detail}, 413, headers={"connection": "close"})
+            return await response(scope, receive, send)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise refusal
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class _SameOrigin:
+    """Refuses state-changing requests sent by a page of another origin (403): the browser
+    names that page in ``Origin``, and only the demo's own page may post to it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(scope["headers"])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            host = headers.get(b"host", b"").decode("latin-1")
+            if origin and urlsplit(origin).netloc != host:
+                response = JSONResponse({"detail": "cross-origin requests are refused"}, 403)
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def host_names(bound: str) -> list[str]:
+    """The names a browser may use for a server bound to ``bound``: loopback names, and for
+    an address on every interface (0.0.0.0, ::) this machine's name and addresses."""
+    names = [*LOOPBACK_HOSTS, bound]
+    if bound in ("0.0.0.0", "::", ""):
+        hostname = socket.gethostname()
+        names.append(hostname)
+        with contextlib.suppress(OSError):
+            names += [info[4][0] for info in socket.getaddrinfo(hostname, None)]
+    return list(dict.fromkeys(names))
 
 
 def create_app(
     models: dict[str, Path] | None = None,
     *,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_json_bytes: int = MAX_JSON_BYTES,
     max_pixels: int = MAX_PIXELS,
     max_image_bytes: int = 512 * 2**20,
     max_concurrent: int = 2,
     precision: str = "auto",
+    allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
 ) -> FastAPI:
-    """The demo app. ``models`` maps names to model files (default: the shipped models)."""
+    """The demo app. ``models`` maps names to model files (default: the shipped models);
+    ``allowed_hosts`` are the names in the Host header it answers (``"*"``: any)."""
     if models is None:
         from ..models import shipped_models
 
@@ -225,19 +319,18 @@ def create_app(
     metadata = {name: read_metadata(path) for name, path in models.items()}
     renderers: dict[str, Renderer] = {}
     renderers_lock = threading.Lock()
-    busy = threading.BoundedSemaphore(max_concurrent)
+    busy = threading.BoundedSemaphore(max_concurrent)  # the memory budget: see the module's text
     store = _Store(max_image_bytes)
     samples: list[dict] = []
     folder = Path(str(resources.files(__package__))) / "samples"
     for path in sorted(folder.glob("*.jpg")):
-        with Image.open(path) as im:
-            photo = _Photo(path.stem, _pixels(to_rgb8(im)))
+        photo = _Photo(path.stem, np.asarray(open_rgb8(path)))
         samples.append({"id": store.add(photo, pinned=True), "name": path.stem})
 
     def loaded(name: str, task: str):
         """The model's Renderer (style) or the model itself (GAN, completion), loaded once."""
         if name not in models:
-            raise HTTPException(404, f"no model {name!r}; models: {', '.join(models)}")
+            raise HTTPException(404, f"no model {_short(name)!r}; models: {', '.join(models)}")
         if metadata[name].get("task") != task:
             their = metadata[name].get("task")
             use = {"gan": "/api/faces", "completion": "/api/complete"}.get(their, "/api/render")
@@ -252,7 +345,21 @@ def create_app(
         return loaded(name, "style")
 
     app = FastAPI(title="dynamicnet demo", docs_url=None, redoc_url=None)
+    uploads = (max_upload_bytes + MULTIPART_SLACK, f"upload over {max_upload_bytes / 2**20:g} MB")
+    json_bodies = (max_json_bytes, f"request body over {max_json_bytes / 2**20:g} MB")
+    app.add_middleware(_BodyLimit, limits={"/api/images": uploads}, default=json_bodies)
+    app.add_middleware(_SameOrigin)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     page = (Path(str(resources.files(__package__))) / "static" / "index.html").read_text(encoding="utf-8")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Which field and why, never the value sent (it may be huge, or NaN that JSON cannot carry)."""
+        problems = []
+        for error in exc.errors()[:3]:
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(f"{_short(where)}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+        return JSONResponse({"detail": one_line("; ".join(map(str, problems)) or "invalid request")}, 422)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -276,21 +383,26 @@ def create_app(
         return samples
 
     @app.post("/api/images")
-    async def upload(file: Annotated[UploadFile, File()]) -> dict:
-        data = await file.read(max_upload_bytes + 1)
-        if len(data) > max_upload_bytes:
-            raise HTTPException(413, f"upload is over {max_upload_bytes // 2**20} MB")
-        if not data:
-            raise HTTPException(422, "empty upload")
-        pixels = _decode_image(data, max_pixels)
-        key = store.add(_Photo(Path(file.filename or "upload").stem, pixels))
-        return {"id": key, "width": pixels.shape[-1], "height": pixels.shape[-2]}
+    def upload(file: Annotated[UploadFile, File()]) -> dict:
+        """A worker thread reads and decodes the file, inside the memory budget."""
+        with busy:
+            data = file.file.read(max_upload_bytes + 1)
+            if len(data) > max_upload_bytes:
+                raise HTTPException(413, f"upload is over {max_upload_bytes / 2**20:g} MB")
+            if not data:
+                raise HTTPException(422, "empty upload")
+            pixels = np.asarray(_decode_image(data, max_pixels))
+            del data
+        key = store.add(_Photo(_short(Path(file.filename or "upload").stem, 100), pixels))
+        return {"id": key, "width": pixels.shape[1], "height": pixels.shape[0]}
 
     @app.get("/api/images/{key}")
     def original(key: str, max_side: int | None = None) -> Response:
         if max_side is not None and not 8 <= max_side <= 8192:
             raise HTTPException(422, "max_side must be between 8 and 8192")
-        return _png(_shrink(store.get(key).image, max_side))
+        photo = store.get(key)
+        with busy:
+            return _png(photo.picture(max_side))
 
     @app.post("/api/render")
     def render(request: RenderRequest) -> Response:
@@ -308,7 +420,7 @@ def create_app(
                 422, "alpha_map combines with one alpha (or one per set), not per-block values"
             )
         with busy:  # every large buffer of a request lives inside: memory stays bounded
-            image = _shrink(photo.image, request.max_side)
+            image = photo.image(request.max_side)
             if request.alpha_map is not None:
                 strength = _alpha_map(request.alpha_map, tuple(image.shape[-2:]))
                 if isinstance(alpha, dict):
@@ -344,7 +456,7 @@ def create_app(
             except (AlphaError, ValueError) as err:
                 raise HTTPException(422, str(err)) from err
         with busy, torch.no_grad():
-            image = _shrink(photo.image, request.max_side)[None]
+            image = photo.image(request.max_side)[None]
             painted = _alpha_map(request.mask, tuple(image.shape[-2:]), "mask")[0]
             try:
                 hole = check_mask(painted, *image.shape[-2:])
@@ -362,10 +474,16 @@ def create_app(
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, models: dict[str, Path] | None = None) -> None:
-    """Run the demo with uvicorn until interrupted."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    models: dict[str, Path] | None = None,
+    allowed_hosts: Iterable[str] = (),
+) -> None:
+    """Run the demo with uvicorn until interrupted; it answers the names of ``host`` (see
+    :func:`host_names`) and ``allowed_hosts``."""
     import uvicorn
 
-    app = create_app(models)
+    app = create_app(models, allowed_hosts=[*host_names(host), *allowed_hosts])
     print(f"dynamicnet demo on http://{host}:{port}  (Ctrl+C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
