@@ -123,6 +123,55 @@ def model_files(folder: Path) -> dict[str, tuple[Path, str]]:
     return out
 
 
+def crafted_models(folder: Path, base: Path) -> dict[str, Path]:
+    """A real model file with crafted metadata or weights; every one must be refused with a
+    message before anything large is allocated."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with safe_open(str(base), framework="np") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        meta = json.loads(fh.metadata()["dynamicnet"])
+    first_block = next(iter(meta["blocks"]))
+    deep = "[" * 5000 + "]" * 5000
+
+    def block(**change):
+        return {**meta["blocks"], first_block: {**meta["blocks"][first_block], **change}}
+
+    block_weight = next(k for k in tensors if first_block in k and k.endswith("weight"))
+    reshaped = dict(tensors)
+    reshaped[block_weight] = tensors[block_weight].reshape(-1)
+    poisoned = dict(tensors)
+    poisoned[block_weight] = np.full_like(tensors[block_weight], np.nan)
+    huge = dict(tensors)
+    huge[block_weight] = np.full_like(tensors[block_weight], 3e38)
+    wider = block(channels=meta["blocks"][first_block]["channels"] * 2)
+    nowhere = {**meta["blocks"], "zzz": {"at": "nowhere.at.all", "channels": 8}}
+    cases = {
+        "alpha-range-nulls": ({**meta, "alpha_range": [None, None]}, tensors),
+        "alpha-range-strings": ({**meta, "alpha_range": ["low", "high"]}, tensors),
+        "nested-5000-deep": (None, tensors),
+        "block-at-empty": ({**meta, "blocks": block(at="")}, tensors),
+        "block-channels-changed": ({**meta, "blocks": wider}, tensors),
+        "weights-reshaped": (meta, reshaped),
+        "name-is-a-list": ({**meta, "name": ["a", "b"]}, tensors),
+        "huge-channel-count": ({**meta, "blocks": block(channels=10**6)}, tensors),
+        "extra-block": ({**meta, "blocks": nowhere}, tensors),
+        "nan-weights": (meta, poisoned),
+    }  # fmt: skip
+    out = {}
+    for name, (config, weights) in cases.items():
+        path = folder / f"{name}.safetensors"
+        text = '{"task": "style", "x": ' + deep + "}" if config is None else json.dumps(config)
+        save_file(weights, str(path), metadata={"dynamicnet": text})
+        out[name] = path
+    overflow = folder / "overflowing-weights.safetensors"  # finite weights, an output that is not
+    save_file(huge, str(overflow), metadata={"dynamicnet": json.dumps(meta)})
+    out["overflowing-weights"] = overflow
+    return out
+
+
 def recipes(folder: Path) -> dict[str, Path]:
     """Malformed recipe files; every one must be refused with a message."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -133,7 +133,7 @@ def test_recipe_mistakes(tmp_path, photos, completion_recipe):
     good = completion_recipe(tmp_path, photos).read_text()
     cases = [
         (good.replace('photos = "', 'faces = "x"\nphotos = "'), "either 'photos'"),
-        (good.replace("adversarial = 0.1", "adversarial = -1"), "must be a number >= 0"),
+        (good.replace("adversarial = 0.1", "adversarial = -1"), "must be a finite number >= 0"),
         (good.replace("adversarial = 0.1", "sharpness = 1"), "unknown key 'sharpness'"),
         (
             good.replace("l1 = 1.0\n[objectives.sharp]", "l1 = 0\n[objectives.sharp]"),

@@ -133,7 +133,7 @@ def test_unwritable_output_fails_cleanly(capsys, model_file, photo, tmp_path):
 
 def test_train_errors_fail_cleanly(capsys, tmp_path, recipe_factory):
     code, _, err = run(capsys, "train", tmp_path / "missing.toml")
-    assert code == 2 and "no such recipe file" in err
+    assert code == 2 and "no such file" in err
     recipe = recipe_factory()
     recipe.write_text(recipe.read_text().replace('photos = "', 'photos = "/nonexistent'))
     code, _, err = run(capsys, "train", recipe, "--out", tmp_path / "run")

@@ -113,14 +113,17 @@ def test_calibration_makes_mean_activations_one():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"style": "a.jpg", "style_size": 0}, "size must be a whole number"),
-        ({"style": "a.jpg", "style_size": "big"}, "size must be a whole number"),
+        ({"style": "a.jpg", "style_size": 0}, "size must be 16 to 4096"),
+        ({"style": "a.jpg", "style_size": "big"}, "size must be 16 to 4096"),
+        ({"style": "a.jpg", "style_size": 10**9}, "size must be 16 to 4096"),
+        ({"style": "a.jpg", "style_weight": float("inf")}, "style_weight must be a finite number"),
+        ({"style": "a.jpg", "tv_weight": float("nan")}, "tv_weight must be a finite number"),
         ({"styles": []}, "non-empty list"),
         ({"styles": "a.jpg"}, "non-empty list"),
         ({"styles": [{"img": "a.jpg"}]}, "each style needs image"),
-        ({"style": "a.jpg", "style_weight": "lots"}, "style_weight must be a number"),
-        ({"style": "a.jpg", "content_weight": -1}, "content_weight must be a number >= 0"),
-        ({"style": "a.jpg", "color_weight": "yes"}, "color_weight must be a number >= 0"),
+        ({"style": "a.jpg", "style_weight": "lots"}, "style_weight must be a finite number"),
+        ({"style": "a.jpg", "content_weight": -1}, "content_weight must be a finite number >= 0"),
+        ({"style": "a.jpg", "color_weight": "yes"}, "color_weight must be a finite number >= 0"),
     ],
 )
 def test_objective_mistakes(table, message):

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from ..errors import one_line
+from ..errors import one_line, printable
 
 EXIT_USAGE = 2
 
@@ -38,6 +38,16 @@ def _add_preserve_color(p: argparse.ArgumentParser, what: str) -> None:
         "--preserve-color", nargs="?", const="luminance", choices=["luminance", "histogram"], metavar="HOW",
         help=f"keep the {what}'s colours: luminance (default; the style's brightness, the {what}'s chroma) "
         f"or histogram (the style's channels remapped to the {what}'s histograms)",
+    )  # fmt: skip
+
+
+def _add_max_megapixels(p: argparse.ArgumentParser) -> None:
+    from ..data.images import DEFAULT_MAX_PIXELS
+
+    p.add_argument(
+        "--max-megapixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6, metavar="MP",
+        help=f"refuse larger images before decoding them (default {DEFAULT_MAX_PIXELS / 1e6:g}; a file of "
+        "a few KB can claim a huge image)",
     )  # fmt: skip
 
 
@@ -95,6 +105,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument("--sheet", action="store_true", help="also write sheet.png: images x alphas")
     p.add_argument("--max-side", type=int, help="shrink inputs so the longer side is at most this")
+    _add_max_megapixels(p)
     _add_preserve_color(p, "photo")
     p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
@@ -157,6 +168,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sheet", action="store_true", help="also write sheet.png: the input with its hole, then each output"
     )
+    _add_max_megapixels(p)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:N")
 
     p = verbs.add_parser("models", help="list the shipped models (use their names as --model)")
@@ -299,6 +311,33 @@ def get_args_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --- shared checks ----------------------------------------------------------------------
+def _max_pixels(args) -> int:
+    if not args.max_megapixels > 0:
+        raise CommandError("--max-megapixels must be positive")
+    return round(args.max_megapixels * 1e6)
+
+
+def _finite(output, setting: str):
+    """A model's output, or an error: a non-finite output would be saved as a black image."""
+    if not output.isfinite().all():
+        raise CommandError(
+            f"the output at alpha {printable(setting)} is not finite (NaN or infinity): "
+            "far outside the trained range of alpha, or a damaged model"
+        )
+    return output
+
+
+def _output_file(path: Path, option: str) -> None:
+    """Make an output file's folder before the work, or fail before it: not after the work."""
+    if path.is_dir():
+        raise CommandError(f"{option} {printable(path)}: is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{option} {printable(path)}: cannot create its folder ({err.strerror})") from None
+
+
 # --- verbs ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from ..training.trainer import train
@@ -430,7 +469,9 @@ def cmd_generate(args) -> int:
     if not 1 <= args.n <= 1024:
         raise CommandError("--n must be between 1 and 1024")
     if args.animate and Path(args.animate).suffix.lower() != ".gif":
-        raise CommandError(f"--animate {args.animate}: give a .gif file name")
+        raise CommandError(f"--animate {printable(args.animate)}: give a .gif file name")
+    if args.animate:
+        _output_file(Path(args.animate), "--animate")
     device = resolve_device(args.device)
     model = load(args.model, device=device)
     if getattr(model, "task", None) != "gan":
@@ -444,7 +485,7 @@ def cmd_generate(args) -> int:
     rows = []
     with torch.no_grad():
         for spec, alpha in settings:
-            faces = model(z, alpha=alpha).clamp(0, 1).cpu()
+            faces = _finite(model(z, alpha=alpha), spec).clamp(0, 1).cpu()
             folder = out_dir / f"alpha={alpha_label(spec)}"
             folder.mkdir(exist_ok=True)
             for i, face in enumerate(faces):
@@ -485,10 +526,13 @@ def cmd_data(args) -> int:
 def cmd_export(args) -> int:
     from ..export import export_onnx
 
+    _output_file(Path(args.out), "--out")
+    if Path(args.out).suffix.lower() != ".onnx":
+        print(f"note: {printable(args.out)} will hold an ONNX model (usually named .onnx)", file=sys.stderr)
     report = export_onnx(
         args.model, args.out, shared_alpha=args.shared_alpha, opset=args.opset, check=not args.no_check
     )
-    print(f"wrote {report.path} (opset {report.opset})")
+    print(f"wrote {printable(report.path)}: an ONNX model (opset {report.opset})")
     print(f"inputs: {', '.join(report.inputs)}; output: {report.output}")
     if report.max_abs_diff is not None:
         print(f"onnxruntime vs PyTorch: max |difference| {report.max_abs_diff:.2g}")
@@ -519,8 +563,9 @@ def cmd_stylize(args) -> int:
         raise CommandError("--max-side must be positive")
     out_dir = Path(args.out)
     jobs = _stylize_jobs(args, out_dir)  # (input file, output folder, from a folder?)
+    max_pixels = _max_pixels(args)
     # Files named one by one are all read first: a bad one stops the run before any output.
-    named = {path: read_image(path, max_side=args.max_side) for path, _, walked in jobs if not walked}
+    named = {path: read_image(path, args.max_side, max_pixels) for path, _, walked in jobs if not walked}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -541,18 +586,18 @@ def cmd_stylize(args) -> int:
             done += 1  # finished by an earlier run: resume where it stopped
             continue
         try:
-            image = named[path] if not walked else read_image(path, max_side=args.max_side)
+            image = named[path] if not walked else read_image(path, args.max_side, max_pixels)
         except ImageReadError as err:  # inside a folder: skip and count
             skipped.append(str(err))
             continue
         folder.mkdir(parents=True, exist_ok=True)
         row = []
-        for (_, alpha), target in zip(settings, outputs):  # the renderer reuses the alpha-free layers
-            y = renderer(image, alpha=alpha)
+        for (spec, alpha), target in zip(settings, outputs):  # the renderer reuses the alpha-free layers
+            y = _finite(renderer(image, alpha=alpha), spec)
             if args.preserve_color:
                 y = preserve_color(y, image, args.preserve_color)
             write_image(y, target)
-            tqdm.write(str(target)) if folders else print(target)
+            tqdm.write(printable(target)) if folders else print(printable(target))
             if args.sheet:
                 row.append(tensor_to_pil(y))
         if args.sheet:
@@ -562,7 +607,7 @@ def cmd_stylize(args) -> int:
     if skipped:
         print(
             f"skipped {len(skipped)} unreadable file(s): "
-            + "; ".join(skipped[:3])
+            + "; ".join(map(printable, skipped[:3]))
             + (" ..." if len(skipped) > 3 else "")
         )
     if args.sheet and rows:
@@ -579,6 +624,7 @@ def cmd_stylize_video(args) -> int:
     from ..devices import resolve_device
     from ..inference import Renderer
     from ..inference.video import stylize_video
+    from ..io.paths import regular_file
     from .alpha_args import parse_keyframes
 
     if args.video is None:
@@ -590,7 +636,9 @@ def cmd_stylize_video(args) -> int:
     if not 0 <= args.quality <= 51:
         raise CommandError("--quality must be between 0 and 51")
     if Path(args.out).resolve() == Path(args.video).resolve():
-        raise CommandError(f"{args.out}: the output would overwrite the input")
+        raise CommandError(f"{printable(args.out)}: the output would overwrite the input")
+    if Path(args.video).exists():
+        regular_file(args.video, "a video", CommandError)
     device = resolve_device(args.device)
     model = load(args.model, device=device)
     if getattr(model, "task", None) != "style":
@@ -638,13 +686,22 @@ def _stylize_jobs(args, out_dir: Path) -> list[tuple[Path, Path, bool]]:
     from ..data.images import ImageReadError
 
     jobs = []
+    out = out_dir.resolve()
     for name in args.images:
         path = Path(name)
         if not path.is_dir():
             jobs.append((path, out_dir, False))
             continue
+        if path.resolve() == out:
+            raise CommandError(
+                f"--out {printable(out_dir)} is the input folder: a rerun would stylize the outputs; "
+                "choose another folder"
+            )
         pattern = path.rglob("*") if args.recursive else path.glob("*")
-        found = sorted(f for f in pattern if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES)
+        found = sorted(
+            f for f in pattern
+            if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES and not f.resolve().is_relative_to(out)
+        )  # fmt: skip
         if not found:
             raise CommandError(
                 f"{path}: no image files{'' if args.recursive else ' (add --recursive for subfolders)'}"
@@ -672,7 +729,7 @@ def cmd_complete(args) -> int:
     model = load(args.model, device=device)
     if getattr(model, "task", None) != "completion":
         raise CommandError(f"{args.model}: a {model.task!r} model, not a completion model")
-    image = read_image(args.image)
+    image = read_image(args.image, max_pixels=_max_pixels(args))
     h, w = image.shape[-2:]
     mask = parse_box(args.box, h, w) if args.box else read_mask(args.mask, h, w)
     x, m = image[None].to(device), mask[None].to(device)
@@ -696,11 +753,11 @@ def cmd_complete(args) -> int:
     shown = torch.where(mask > 0.5, torch.full_like(image, 0.5), image)
     row = [tensor_to_pil(shown)]
     for spec, alpha in settings:
-        y = complete(model, x, m, alpha, side)[0].cpu()
+        y = _finite(complete(model, x, m, alpha, side)[0].cpu(), spec)
         label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
         target = out_dir / f"{stem}_{label}.png"
         write_image(y, target)
-        print(target)
+        print(printable(target))
         row.append(tensor_to_pil(y))
     if args.sheet:
         labels = ["input"] + [
@@ -771,29 +828,33 @@ def cmd_models(args) -> int:
     print(f"{'NAME':<{width}}  {'TASK':<10}  {'ALPHA':<9}  DESCRIPTION")
     for m in models:
         alpha = f"[{m.alpha_range[0]:g}, {m.alpha_range[1]:g}]"
-        print(f"{m.name:<{width}}  {m.task:<10}  {alpha:<9}  {m.description}")
+        print(f"{m.name:<{width}}  {m.task:<10}  {alpha:<9}  {printable(m.description)}")
     return 0
 
 
 def cmd_info(args) -> int:
-    from ..io.model_file import read_metadata
+    from ..io.model_file import check_model_file
     from ..models import resolve_model
 
-    meta = read_metadata(resolve_model(args.model))  # checks the fields every model has
+    meta = check_model_file(resolve_model(args.model))  # the metadata and the weights' shapes
     if args.json:
         print(json.dumps(meta, indent=2))
         return 0
     lo, hi = meta.get("alpha_range", [0, 1])
-    print(f"model       {args.model}")
-    print(f"name        {meta.get('name', '-')}")
+
+    def say(line: str) -> None:  # metadata is the file author's text: no terminal escapes
+        print(printable(line))
+
+    say(f"model       {args.model}")
+    say(f"name        {meta.get('name', '-')}")
     if meta.get("description"):
-        print(f"about       {meta['description']}")
-    print(f"task        {meta['task']}  ({meta['architecture']})")
-    print(f"variant     {meta['variant']}  alpha range [{lo:g}, {hi:g}]; values outside extrapolate")
-    print(f"block sets  {', '.join(meta['sets'])}")
-    print("blocks")
+        say(f"about       {meta['description']}")
+    say(f"task        {meta['task']}  ({meta['architecture']})")
+    say(f"variant     {meta['variant']}  alpha range [{lo:g}, {hi:g}]; values outside extrapolate")
+    say(f"block sets  {', '.join(meta['sets'])}")
+    say("blocks")
     for name, block in meta["blocks"].items():
-        print(f"  {name:<9} at {block['at']:<6} {block['channels']} channels")
+        say(f"  {name:<9} at {block['at']:<6} {block['channels']} channels")
     optional = [
         ("objectives", _info_objectives),
         ("perceptual", _info_perceptual),
@@ -805,10 +866,11 @@ def cmd_info(args) -> int:
                 lines = describe(meta[key])
             except (TypeError, KeyError, AttributeError, ValueError):
                 lines = [f"{key:<11} {json.dumps(meta[key])[:200]}"]
-            print("\n".join(lines))
+            for line in lines:
+                say(line)
     if "source" in meta:
-        print(f"source      {json.dumps(meta['source'])}")
-    print(f"weights     stored as {meta.get('stored_dtype', 'float32')}")
+        say(f"source      {json.dumps(meta['source'])}")
+    say(f"weights     stored as {meta.get('stored_dtype', 'float32')}")
     return 0
 
 
@@ -879,16 +941,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE
+    from ..data.images import ImageTooLargeError
     from ..errors import DynamicNetError
 
     try:
         return VERBS[args.verb](args)
     except (CommandError, DynamicNetError) as err:
-        print(f"dynamicnet {args.verb}: error: {one_line(str(err))}", file=sys.stderr)
+        raisable = isinstance(err, ImageTooLargeError) and hasattr(args, "max_megapixels")
+        hint = "; --max-megapixels raises the limit" if raisable else ""
+        print(f"dynamicnet {args.verb}: error: {printable(one_line(str(err)))}{hint}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:  # disk full, unwritable folder, ...
         where = f"{err.filename}: " if err.filename else ""
-        print(f"dynamicnet {args.verb}: error: {one_line(where + str(err.strerror or err))}", file=sys.stderr)
+        message = printable(one_line(where + str(err.strerror or err)))
+        print(f"dynamicnet {args.verb}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"dynamicnet {args.verb}: interrupted", file=sys.stderr)

@@ -8,7 +8,6 @@ Transparent pixels are composited over white.
 from __future__ import annotations
 
 import io
-import stat
 import warnings
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from torch import Tensor
 
 from ..errors import DynamicNetError, one_line, printable
 from ..io.atomic import atomic_write
+from ..io.paths import regular_file
 
 # open_image checks its own, stated budget before decoding; this is Pillow's last guard
 Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
@@ -59,23 +59,6 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def regular_file(path: str | Path, what: str = "a file") -> Path:
-    """``path`` if it is a regular file; anything else (missing, a folder, a FIFO or a device,
-    which would block or never end when read) raises :class:`ImageReadError` before opening."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise ImageReadError(f"{printable(path)}: no such file") from None
-    except OSError as err:
-        raise ImageReadError(f"{printable(path)}: cannot read ({err.strerror})") from None
-    if stat.S_ISDIR(mode):
-        raise ImageReadError(f"{printable(path)}: is a folder, not {what}")
-    if not stat.S_ISREG(mode):
-        raise ImageReadError(f"{printable(path)}: not a regular file (a pipe or a device?)")
-    return path
-
-
 def open_image(
     source: str | Path | bytes,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -96,7 +79,7 @@ def open_image(
         if not source:
             raise ImageReadError(f"{name}: empty, not an image")
     else:
-        stream = regular_file(source, "an image")
+        stream = regular_file(source, "an image", ImageReadError)
         name = printable(stream)
     try:
         with warnings.catch_warnings():

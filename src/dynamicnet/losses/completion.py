@@ -7,6 +7,7 @@ trains the main network on one mix and the blocks on another.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -34,8 +35,8 @@ class CompletionObjective:
         if unknown:
             raise RecipeError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(TERMS)})")
         for key, value in table.items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise RecipeError(f"{where}: '{key}' must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
+                raise RecipeError(f"{where}: '{key}' must be a finite number >= 0, got {value!r}")
         objective = cls(name, **{k: float(v) for k, v in table.items()})
         if not any(objective.weights.values()):
             raise RecipeError(f"{where}: every term has weight 0; give at least one a positive weight")

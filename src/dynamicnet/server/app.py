@@ -62,7 +62,7 @@ from ..errors import DynamicNetError, one_line, printable
 from ..inference import Renderer
 from ..inference.color import preserve_color
 from ..inference.working_point import choose_alpha
-from ..io.model_file import load_model, read_metadata
+from ..io.model_file import check_model_file, load_model
 
 MAX_UPLOAD_BYTES = 25 * 2**20
 MAX_JSON_BYTES = 16 * 2**20
@@ -316,7 +316,7 @@ def create_app(
         models = {m.name: m.path for m in shipped_models()}
     if not models:
         raise DynamicNetError("no models to serve: train one or pass model files")
-    metadata = {name: read_metadata(path) for name, path in models.items()}
+    metadata = {name: check_model_file(path) for name, path in models.items()}  # weights too: fail now
     renderers: dict[str, Renderer] = {}
     renderers_lock = threading.Lock()
     busy = threading.BoundedSemaphore(max_concurrent)  # the memory budget: see the module's text

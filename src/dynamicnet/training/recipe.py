@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
+from ..io.paths import regular_file
 
 TASKS = ("style", "gan", "completion")
 TUNE_ALPHA_MODES = ("end", "across")
@@ -70,18 +72,33 @@ STAGE_DEFAULTS = {
     },
 }
 
-# What each key may hold: a type check and a description used in error messages.
-_POSITIVE_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive integer")
-_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
-_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
+
+# What each key may hold: a check and a description used in error messages. Every number is
+# bounded, so that an absurd value is refused here and not after minutes of work.
+def _whole(low: int, high: int, description: str | None = None):
+    return (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
+        description or f"a whole number from {low} to {high:,}",
+    )
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-_POSITIVE = (lambda v: _number(v) and v > 0, "a positive number")
-_NON_NEGATIVE = (lambda v: _number(v) and v >= 0, "a number >= 0")
+MAX_RECIPE_BYTES = 2**20
+MAX_STEPS = 10**8
+MAX_STEP_PIXELS = 2**28
+"""batch x crop x crop at most (268 M pixels: batch 256 of 1024 px crops)."""
+_STEPS = _whole(0, MAX_STEPS)
+_EVERY = _whole(1, MAX_STEPS)
+_SEED = _whole(0, 2**32 - 1)
+_SIDE = _whole(8, 8192, "a side in pixels from 8 to 8192")
+_BATCH = _whole(1, 4096)
+_WORKERS = _whole(0, 64)
+_WIDTH = _whole(1, 2048, "a channel count from 1 to 2048")
+_POSITIVE = (lambda v: _number(v) and 0 < v <= 10, "a number in (0, 10]")
+_NON_NEGATIVE = (lambda v: _number(v) and v >= 0, "a finite number >= 0")
 _UNIT = (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]")
 _STR = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
 _BOOL = (lambda v: isinstance(v, bool), "true or false")
@@ -99,74 +116,74 @@ def _optional(check):
 
 
 _TRAIN_SCHEMA = {
-    "precision": _one_of("fp32", "bf16"), "checkpoint_every": _POSITIVE_INT,
-    "log_every": _POSITIVE_INT, "fp16_weights": _BOOL,
+    "precision": _one_of("fp32", "bf16"), "checkpoint_every": _EVERY,
+    "log_every": _EVERY, "fp16_weights": _BOOL,
 }  # fmt: skip
 SCHEMAS: dict[str, dict[str, Any]] = {
     "style": {
         "name": _NAME,
         "task": _one_of(*TASKS),
-        "seed": _INT,
+        "seed": _SEED,
         "perceptual": _STR,
         "model": {
             "variant": _one_of("single", "dual", "multi"), "architecture": _one_of("johnson", "fast"),
             "init": _STR,
         },
         "data": {
-            "photos": _STR, "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT),
-            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST, "context": _COUNT,
+            "photos": _STR, "crop": _SIDE, "resize": _optional(_SIDE),
+            "batch": _BATCH, "workers": _WORKERS, "holdout": _STR_LIST, "context": _whole(0, 256),
         },
         "train": _TRAIN_SCHEMA,
         "objectives": None,  # checked by the task's objective parser
-        "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
+        "main": {"objective": _STR, "steps": _STEPS, "lr": _POSITIVE, "init": _STR},
         # alpha: "end" trains the blocks at their set's unit alpha only (the paper); "across"
         # at an alpha drawn each step on the matching mix of the main and the set's objectives.
         # No default here, so recipes written before it keep their hash.
         "tune": [{
-            "set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE,
+            "set": _IDENT, "objective": _STR, "steps": _STEPS, "lr": _POSITIVE,
             "alpha": _one_of(*TUNE_ALPHA_MODES),
         }],
     },
     "gan": {
         "name": _NAME,
         "task": _one_of(*TASKS),
-        "seed": _INT,
+        "seed": _SEED,
         "model": {
-            "variant": _one_of("single", "dual"), "latent": _POSITIVE_INT, "ngf": _POSITIVE_INT,
-            "ndf": _POSITIVE_INT,
+            "variant": _one_of("single", "dual"), "latent": _WIDTH, "ngf": _WIDTH,
+            "ndf": _WIDTH,
         },
         "data": {
-            "faces": _STR, "split": _one_of("train", "val", "test"), "crop": _POSITIVE_INT,
-            "size": _one_of(64), "batch": _POSITIVE_INT, "workers": _COUNT, "flip": _BOOL,
+            "faces": _STR, "split": _one_of("train", "val", "test"), "crop": _SIDE,
+            "size": _one_of(64), "batch": _BATCH, "workers": _WORKERS, "flip": _BOOL,
         },
         "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
         "train": _TRAIN_SCHEMA,
         "main": {
-            "subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR, "real_label": _UNIT,
+            "subset": _STR, "steps": _STEPS, "lr": _POSITIVE, "init": _STR, "real_label": _UNIT,
             "r1": _NON_NEGATIVE,
         },
         "tune": [{
-            "set": _IDENT, "subset": _STR, "steps": _COUNT, "lr": _POSITIVE, "real_label": _UNIT,
+            "set": _IDENT, "subset": _STR, "steps": _STEPS, "lr": _POSITIVE, "real_label": _UNIT,
             "r1": _NON_NEGATIVE,
         }],
     },
     "completion": {
         "name": _NAME,
         "task": _one_of(*TASKS),
-        "seed": _INT,
+        "seed": _SEED,
         "perceptual": _STR,
-        "model": {"variant": _one_of("single"), "width": _POSITIVE_INT, "ndf": _POSITIVE_INT},
+        "model": {"variant": _one_of("single"), "width": _WIDTH, "ndf": _WIDTH},
         "data": {
             "photos": _STR, "faces": _STR, "split": _one_of("train", "val", "test"),
-            "crop": _POSITIVE_INT, "resize": _optional(_POSITIVE_INT), "size": _POSITIVE_INT,
-            "batch": _POSITIVE_INT, "workers": _COUNT, "holdout": _STR_LIST, "flip": _BOOL,
+            "crop": _SIDE, "resize": _optional(_SIDE), "size": _SIDE,
+            "batch": _BATCH, "workers": _WORKERS, "holdout": _STR_LIST, "flip": _BOOL,
             "mask": _one_of("centre", "box", "free"), "hole": _UNIT,
         },
         "adversary": {"real_label": _UNIT, "r1": _NON_NEGATIVE},
         "train": _TRAIN_SCHEMA,
         "objectives": None,  # checked by the task's objective parser
-        "main": {"objective": _STR, "steps": _COUNT, "lr": _POSITIVE, "init": _STR},
-        "tune": [{"set": _IDENT, "objective": _STR, "steps": _COUNT, "lr": _POSITIVE}],
+        "main": {"objective": _STR, "steps": _STEPS, "lr": _POSITIVE, "init": _STR},
+        "tune": [{"set": _IDENT, "objective": _STR, "steps": _STEPS, "lr": _POSITIVE}],
     },
 }  # fmt: skip
 REQUIRED = {
@@ -200,11 +217,12 @@ class Recipe:
     @classmethod
     def load(cls, path: str | Path) -> Recipe:
         path = Path(path)
-        if not path.is_file():
-            raise RecipeError(f"{path}: no such recipe file")
+        regular_file(path, "a recipe", RecipeError)
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise RecipeError(f"{path}: over {MAX_RECIPE_BYTES // 2**10} KB; not a recipe")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as err:
             raise RecipeError(f"{path}: not valid TOML ({err})") from err
         task = raw.get("task", "style")
         if task not in TASKS:
@@ -253,6 +271,12 @@ class Recipe:
                     if key not in entry:
                         raise RecipeError(f"{where}: [{table}] needs '{key}'")
         data = d["data"]
+        if data["batch"] * data["crop"] ** 2 > MAX_STEP_PIXELS:
+            raise RecipeError(
+                f"{where}: [data] batch {data['batch']} of {data['crop']} px crops is "
+                f"{data['batch'] * data['crop'] ** 2 / 1e6:.0f} M pixels per step; at most "
+                f"{MAX_STEP_PIXELS / 1e6:.0f} M fit (use a smaller batch or crop)"
+            )
         if task == "completion" and ("photos" in data) == ("faces" in data):
             raise RecipeError(f"{where}: [data] needs either 'photos' (a folder) or 'faces' (CelebA layout)")
         if task in ("style", "completion"):

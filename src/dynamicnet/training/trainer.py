@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -161,6 +162,7 @@ def train(
         task = build_task(recipe, ctx.device, perceptual)  # checks photos, styles, weights first
         model = task.model
         stages = task.stages()
+        created = not out_dir.exists()
         out_dir.mkdir(parents=True, exist_ok=True)
         first_stage, first_step, bad_files = 0, 0, set()
         if ckpt is not None:
@@ -219,6 +221,11 @@ def train(
             print(f"skipped {len(bad_files)} unreadable training files (listed in {run.log_path})")
         print(f"wrote {path}")
         return path
+    except BaseException:
+        # a run that failed before its first checkpoint leaves nothing behind to resume
+        if ctx.is_main and locals().get("created") and not ckpt_path.exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     finally:
         if ctx.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
