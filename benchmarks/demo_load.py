@@ -42,6 +42,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60, help="length of each burst")
     p.add_argument("--reference-clients", type=int, default=5, help="clients in the reference burst")
     p.add_argument("--slow-share", type=float, default=0.1, help="share of uploads sent slowly")
+    p.add_argument(
+        "--largest-parallel", type=int, default=8,
+        help="parallel uploads, downloads and previews of the largest accepted upload (0: skip)",
+    )  # fmt: skip
+    p.add_argument("--no-bursts", action="store_true", help="only the largest-upload phase")
     p.add_argument("--json", help="also write the results here")
     return p
 
@@ -58,6 +63,61 @@ def _peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rss_mib(pid: int) -> float:
+    """The process's resident memory now (VmRSS), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _largest_upload(max_pixels: int = 24_000_000) -> bytes:
+    """A JPEG of the largest size the demo accepts (6000 x 4000), well under its 25 MB."""
+    w, h = 6000, max_pixels // 6000
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / w
+    img = np.stack([np.sin(xx * 7), np.cos(yy * 5), xx * yy], -1)
+    img = ((img - img.min()) / np.ptp(img) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(img).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+async def _largest_phase(base: str, pid: int, parallel: int, style_model: str) -> dict:
+    """``parallel`` uploads of the largest accepted image at once, then as many full-size
+    downloads and as many previews of it: the server's peak memory must stay bounded."""
+    data = _largest_upload()
+    before = _rss_mib(pid)
+    _reset_peak(pid)
+    timings: dict[str, list[float]] = {"upload": [], "download": [], "preview": []}
+    statuses: list[int] = []
+
+    async def timed(kind: str, request) -> httpx.Response:
+        start = time.monotonic()
+        response = await request
+        timings[kind].append(time.monotonic() - start)
+        statuses.append(response.status_code)
+        return response
+
+    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+        uploads = await asyncio.gather(*(
+            timed("upload", client.post("/api/images", files={"file": ("big.jpg", data, "image/jpeg")}))
+            for _ in range(parallel)
+        ))  # fmt: skip
+        assert all(r.status_code == 200 for r in uploads), [r.text for r in uploads if r.status_code != 200]
+        # the store keeps the newest uploads: one more, and the downloads read that one
+        key = (await client.post("/api/images", files={"file": ("big.jpg", data, "image/jpeg")})).json()["id"]
+        await asyncio.gather(*(timed("download", client.get(f"/api/images/{key}")) for _ in range(parallel)))
+        body = {"image": key, "model": style_model, "alpha": 0.5, "max_side": 384}
+        await asyncio.gather(
+            *(timed("preview", client.post("/api/render", json=body)) for _ in range(parallel))
+        )
+    return {
+        "upload_mb": len(data) / 2**20, "parallel": parallel, "statuses": sorted(set(statuses)),
+        "rss_before_mib": before, "peak_rss_mib": _peak_rss_mib(pid), "rss_after_mib": _rss_mib(pid),
+        "p50_s": {k: statistics.median(v) for k, v in timings.items()},
+    }  # fmt: skip
 
 
 def _reset_peak(pid: int) -> None:
@@ -204,18 +264,32 @@ def main(argv=None) -> None:
         for name in warm.fills:
             body = {"image": warm.samples[0], "model": name, "mask": warm.hole, "max_side": 256}
             httpx.post(f"{base}/api/complete", json=body, timeout=300)
-        for label, clients in (("reference", args.reference_clients), ("burst", args.clients)):
+        if args.largest_parallel > 0:
+            report["largest"] = asyncio.run(
+                _largest_phase(base, server.pid, args.largest_parallel, warm.style[0])
+            )
+        bursts = () if args.no_bursts else (("reference", args.reference_clients), ("burst", args.clients))
+        for label, clients in bursts:
             _reset_peak(server.pid)
             burst = Burst(base, models, samples, args.slow_share)
             asyncio.run(burst.run(clients, args.seconds))
             report[label] = {"clients": clients, **summarize(burst.results, args.seconds)}
             report[label]["peak_rss_mib"] = _peak_rss_mib(server.pid)
-        ref, main_burst = report["reference"], report["burst"]
-        report["peak_rss_ratio"] = main_burst["peak_rss_mib"] / ref["peak_rss_mib"]
+        if bursts:
+            report["peak_rss_ratio"] = report["burst"]["peak_rss_mib"] / report["reference"]["peak_rss_mib"]
     finally:
         server.terminate()
         server.wait(30)
-    for label in ("reference", "burst"):
+    if "largest" in report:
+        r = report["largest"]
+        print(
+            f"largest upload ({r['upload_mb']:.1f} MB JPEG, 6000x4000), {r['parallel']} at once each of "
+            f"uploads, full-size downloads and previews: statuses {r['statuses']}; server memory "
+            f"{r['rss_before_mib']:.0f} MiB before, peak {r['peak_rss_mib']:.0f} MiB, "
+            f"{r['rss_after_mib']:.0f} MiB after; p50 "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in r["p50_s"].items())
+        )
+    for label in [label for label, _ in bursts]:
         r = report[label]
         print(
             f"{label}: {r['clients']} clients, {r['requests']} requests in {args.seconds:g} s "
@@ -226,9 +300,12 @@ def main(argv=None) -> None:
             print(
                 f"  {kind:<9} n={k['n']:<5} p50 {k['p50_s'] * 1000:7.0f} ms  p95 {k['p95_s'] * 1000:7.0f} ms"
             )
-    ratio = args.clients / args.reference_clients
-    print(f"peak memory, {args.clients} clients / {args.reference_clients}: {report['peak_rss_ratio']:.2f}x "
-          f"(clients {ratio:.0f}x)")  # fmt: skip
+    if bursts:
+        ratio = args.clients / args.reference_clients
+        print(
+            f"peak memory, {args.clients} clients / {args.reference_clients}: "
+            f"{report['peak_rss_ratio']:.2f}x (clients {ratio:.0f}x)"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
+import ctypes.util
 import io
 import secrets
 import socket
@@ -267,6 +269,32 @@ class _BodyLimit:
         await self.app(scope, counted, send)
 
 
+class _MemoryBudget:
+    """At most ``slots`` requests hold image-sized buffers at once. Leaving a slot hands the
+    freed memory back to the system (glibc keeps it otherwise, and resident memory would
+    stay at its peak after a burst of large images)."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = threading.BoundedSemaphore(slots)
+        self.trim = _malloc_trim()
+
+    def __enter__(self) -> None:
+        self.slots.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.slots.release()
+        self.trim()
+
+
+def _malloc_trim():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        return lambda: None
+    return lambda: trim(0)
+
+
 class _SameOrigin:
     """Refuses state-changing requests sent by a page of another origin (403): the browser
     names that page in ``Origin``, and only the demo's own page may post to it."""
@@ -319,7 +347,7 @@ def create_app(
     metadata = {name: check_model_file(path) for name, path in models.items()}  # weights too: fail now
     renderers: dict[str, Renderer] = {}
     renderers_lock = threading.Lock()
-    busy = threading.BoundedSemaphore(max_concurrent)  # the memory budget: see the module's text
+    busy = _MemoryBudget(max_concurrent)  # see the module's text
     store = _Store(max_image_bytes)
     samples: list[dict] = []
     folder = Path(str(resources.files(__package__))) / "samples"
