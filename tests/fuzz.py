@@ -180,7 +180,17 @@ def fuzz(cases: int, seed: int, model_file: Path, model_share: float = 0.25) -> 
                 path = root / f"case{case}.safetensors"
                 save_file(weights, str(path), metadata={"dynamicnet": text})
                 _command(["info", str(path)], tally, f"info {kind} #{case}")
-                argv = ["stylize", str(photo), "--model", str(path), "--alpha", "0.5", "--out", str(out), *FAST]
+                argv = [
+                    "stylize",
+                    str(photo),
+                    "--model",
+                    str(path),
+                    "--alpha",
+                    "0.5",
+                    "--out",
+                    str(out),
+                    *FAST,
+                ]
                 _command(argv, tally, f"stylize --model {kind} #{case}")
                 path.unlink()
                 continue
@@ -201,7 +211,17 @@ def fuzz(cases: int, seed: int, model_file: Path, model_share: float = 0.25) -> 
                 tally.hangs += 1
             path = root / f"case{case}.{ext}"
             path.write_bytes(data)
-            argv = ["stylize", str(path), "--model", str(model_file), "--alpha", "0.5", "--out", str(out), *FAST]
+            argv = [
+                "stylize",
+                str(path),
+                "--model",
+                str(model_file),
+                "--alpha",
+                "0.5",
+                "--out",
+                str(out),
+                *FAST,
+            ]
             _command(argv, tally, f"stylize {ext}:{kind} #{case}")
             path.unlink()
     return tally
@@ -212,10 +232,11 @@ def main() -> int:
     p.add_argument("--cases", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--model", help="model file whose metadata is mutated (default: a small random one)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (small images: 1 is enough)")
     args = p.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else _small_model(Path(tmp))
         start = time.monotonic()

@@ -285,3 +285,13 @@ def test_models_table_and_loading_by_name(capsys):
     assert code == 2 and "no such model file or shipped model" in err
     with pytest.raises(dynamicnet.ModelFileError, match="shipped"):
         dynamicnet.load("no-such-model")
+
+
+def test_alpha_outside_the_trained_range_is_warned_about(tiny_model_file, photo_dir, tmp_path, capsys):
+    photo = str(next(photo_dir.glob("*.jpg")))
+    argv = ["stylize", photo, "--model", str(tiny_model_file), "--out", str(tmp_path)]
+    assert main([*argv, "--alpha", "0.5", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*argv, "--alpha", "5", "--block-alpha", "0,0,-2"]) == 0
+    err = capsys.readouterr().err
+    assert "alpha 5 leaves the trained range [0, 1]" in err and "alpha 0,0,-2 leaves" in err

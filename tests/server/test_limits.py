@@ -197,3 +197,24 @@ def test_decoded_pixels_are_kept_as_bytes(client):
     r = client.post("/api/images", files={"file": ("a.png", _png(30, 10), "image/png")})
     got = np.asarray(Image.open(io.BytesIO(client.get(f"/api/images/{r.json()['id']}").content)))
     assert got.shape == (10, 30, 3) and (got == (90, 120, 60)).all()
+
+
+def test_the_tab_icon_is_served(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (32, 32)
+
+
+def test_a_port_in_use_is_one_line_naming_the_option(tiny_model_file, capsys):
+    import socket
+
+    from dynamicnet.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code = main(["demo", "--port", str(port), "--model", str(tiny_model_file)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--port" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "demo on" not in captured.out

@@ -179,6 +179,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model", "-m", action="append", metavar="M", help="serve these models (default: shipped)"
     )
+    p.add_argument("--open", action="store_true", help="open the demo in a browser once it listens")
     p.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME",
         help="also answer requests addressed to this host name (for a proxy or a LAN name; '*': any). "
@@ -370,8 +371,16 @@ def _alpha_settings(args, model) -> list[tuple[str, object]]:
         if not isinstance(value, (list, dict)):
             raise CommandError(f"--block-alpha {spec!r}: give one value per block or name=value pairs")
         settings.append((spec, value))
-    for _, value in settings:
+    low, high = model.alpha_range
+    for spec, value in settings:
         model.net.coefficients(value)  # raises AlphaError for unknown names or wrong counts
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        if any(not low <= v <= high for v in values):
+            print(
+                f"warning: alpha {printable(spec)} leaves the trained range [{low:g}, {high:g}]: "
+                "the output extrapolates and may break up",
+                file=sys.stderr,
+            )
     return settings
 
 
@@ -816,7 +825,9 @@ def cmd_demo(args) -> int:
         names = [read_metadata(p).get("name") or p.stem for p in paths]
         # two files with one recorded name are both served, each named after its file too
         models = {n if names.count(n) == 1 else f"{n} ({p})": p for n, p in zip(names, paths)}
-    serve(args.host, args.port, models, args.allow_host)
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port {args.port}: give a port from 1 to 65535")
+    serve(args.host, args.port, models, args.allow_host, open_browser=args.open)
     return 0
 
 

@@ -23,6 +23,7 @@ import base64
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import io
 import secrets
 import socket
@@ -203,6 +204,19 @@ def _png(image: torch.Tensor | Image.Image) -> Response:
     picture = image if isinstance(image, Image.Image) else tensor_to_pil(image)
     picture.save(buffer, format="PNG", compress_level=1)
     return Response(buffer.getvalue(), media_type="image/png")
+
+
+def _icon() -> bytes:
+    """The tab icon: the knob, an orange dot on a dark square (drawn, no file to ship)."""
+    from PIL import ImageDraw
+
+    im = Image.new("RGBA", (32, 32), (32, 36, 42, 255))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((4, 14, 27, 17), fill=(170, 170, 187, 255))
+    draw.ellipse((14, 9, 26, 21), fill=(224, 112, 32, 255))
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _decode_image(data: bytes, max_pixels: int, what: str = "upload") -> Image.Image:
@@ -393,6 +407,12 @@ def create_app(
     def index() -> str:
         return page
 
+    icon = _icon()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(icon, media_type="image/png", headers={"cache-control": "max-age=86400"})
+
     @app.get("/api/models")
     def list_models() -> list[dict]:
         out = []
@@ -507,11 +527,34 @@ def serve(
     port: int = 7860,
     models: dict[str, Path] | None = None,
     allowed_hosts: Iterable[str] = (),
+    open_browser: bool = False,
 ) -> None:
     """Run the demo with uvicorn until interrupted; it answers the names of ``host`` (see
-    :func:`host_names`) and ``allowed_hosts``."""
+    :func:`host_names`) and ``allowed_hosts``.
+
+    The socket is bound before anything is printed: a port in use is one clear error, and
+    the address printed is one that already accepts connections.
+    """
     import uvicorn
 
     app = create_app(models, allowed_hosts=[*host_names(host), *allowed_hosts])
-    print(f"dynamicnet demo on http://{host}:{port}  (Ctrl+C stops it)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as err:
+        sock.close()
+        in_use = err.errno == errno.EADDRINUSE
+        reason = "the port is in use; choose another with --port" if in_use else err.strerror
+        raise DynamicNetError(f"cannot listen on {host}:{port}: {reason}") from None
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown}:{port}"
+    print(f"dynamicnet demo on {url}  (Ctrl+C stops it)", flush=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
