@@ -44,6 +44,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +72,8 @@ MAX_UPLOAD_BYTES = 25 * 2**20
 MAX_JSON_BYTES = 16 * 2**20
 MAX_PIXELS = 24_000_000
 MULTIPART_SLACK = 64 * 2**10  # the form's boundaries and headers around the file
+MAX_FRAME_SIDE = 640
+MAX_FRAME_BYTES = 2 * 2**20
 MAX_LIST = 64  # alpha lists and tables: one value per block or block set
 PREVIEW_SIDE = 384
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -116,6 +119,10 @@ class FacesRequest(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     n: int = Field(16, ge=1, le=64)
     alpha: Alpha = 0.0
+    face: int | None = Field(None, ge=0, le=63, description="only this face of the grid (with alphas)")
+    alphas: Annotated[list[float], Field(min_length=1, max_length=16)] | None = Field(
+        None, description="with face: that face at each of these alphas, in a row"
+    )
 
 
 class RenderRequest(BaseModel):
@@ -367,7 +374,9 @@ def create_app(
     folder = Path(str(resources.files(__package__))) / "samples"
     for path in sorted(folder.glob("*.jpg")):
         photo = _Photo(path.stem, np.asarray(open_rgb8(path)))
-        samples.append({"id": store.add(photo, pinned=True), "name": path.stem})
+        height, width = photo.pixels.shape[:2]
+        key = store.add(photo, pinned=True)
+        samples.append({"id": key, "name": path.stem, "width": width, "height": height})
 
     def loaded(name: str, task: str):
         """The model's Renderer (style) or the model itself (GAN, completion), loaded once."""
@@ -389,7 +398,8 @@ def create_app(
     app = FastAPI(title="dynamicnet demo", docs_url=None, redoc_url=None)
     uploads = (max_upload_bytes + MULTIPART_SLACK, f"upload over {max_upload_bytes / 2**20:g} MB")
     json_bodies = (max_json_bytes, f"request body over {max_json_bytes / 2**20:g} MB")
-    app.add_middleware(_BodyLimit, limits={"/api/images": uploads}, default=json_bodies)
+    frames = (MAX_FRAME_BYTES, f"frame over {MAX_FRAME_BYTES / 2**20:g} MB")
+    app.add_middleware(_BodyLimit, limits={"/api/images": uploads, "/api/frame": frames}, default=json_bodies)
     app.add_middleware(_SameOrigin)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     page = (Path(str(resources.files(__package__))) / "static" / "index.html").read_text(encoding="utf-8")
@@ -480,17 +490,53 @@ def create_app(
                 out = preserve_color(out, image, request.preserve_color)
             return _png(out)
 
+    @app.post("/api/frame")
+    async def frame(
+        request: Request, model: ModelName, alpha: Annotated[float, Field(ge=-1000, le=1000)] = 1.0
+    ) -> Response:
+        """One camera frame (a JPEG body of at most 640 x 640 pixels) stylized, as a JPEG:
+        the live camera view sends frames one after the other."""
+        fast = renderer(model)
+        try:
+            fast.net.coefficients(alpha)
+        except (AlphaError, ValueError) as err:
+            raise HTTPException(422, str(err)) from err
+        data = await request.body()  # at most MAX_FRAME_BYTES: see the body limits
+        if not data:
+            raise HTTPException(422, "send the frame (a JPEG) as the request body")
+
+        def stylize() -> bytes:
+            with busy:
+                picture = _decode_image(data, MAX_FRAME_SIDE**2, "frame")
+                if max(picture.size) > MAX_FRAME_SIDE:
+                    raise HTTPException(413, f"frames are at most {MAX_FRAME_SIDE} pixels a side")
+                out = fast(pil_to_tensor(picture), alpha=alpha)
+                buffer = io.BytesIO()
+                tensor_to_pil(out).save(buffer, format="JPEG", quality=85)
+                return buffer.getvalue()
+
+        return Response(await run_in_threadpool(stylize), media_type="image/jpeg")
+
     @app.post("/api/faces")
     def faces(request: FacesRequest) -> Response:
         """A grid of ``n`` generated faces (64 px each) for one seed and alpha."""
         model = loaded(request.model, "gan")
+        if (request.face is None) != (request.alphas is None):
+            raise HTTPException(422, "face and alphas go together: one face across several alphas")
+        if request.face is not None and request.face >= request.n:
+            raise HTTPException(422, f"face must be below n ({request.n})")
         try:
-            model.net.coefficients(request.alpha)
+            for alpha in request.alphas or [request.alpha]:
+                model.net.coefficients(alpha)
         except (AlphaError, ValueError) as err:
             raise HTTPException(422, str(err)) from err
         with busy, torch.no_grad():
-            images = model(model.latents(request.n, request.seed), alpha=request.alpha).clamp(0, 1)
-        return _png(tile(images))
+            z = model.latents(request.n, request.seed)
+            if request.face is None:
+                return _png(tile(model(z, alpha=request.alpha).clamp(0, 1)))
+            one = z[request.face : request.face + 1]  # face i of a seed is the same face whatever n
+            strip = torch.cat([model(one, alpha=a) for a in request.alphas]).clamp(0, 1)
+            return _png(tile(strip, columns=len(request.alphas)))
 
     @app.post("/api/complete")
     def fill_hole(request: CompleteRequest) -> Response:
