@@ -90,16 +90,16 @@ def set_alpha(driver, value: float) -> None:
     settle(driver, renders)
 
 
-def upload_photo(driver, tmp_path) -> Image.Image:
-    """Upload a colourful 600x400 photo; returns it as the page previews it (384 px wide)."""
+def upload_photo(driver, tmp_path, size=(600, 400)) -> Image.Image:
+    """Upload a colourful photo; returns it at the size the page renders it (the displayed
+    size in device pixels, at most the photo's own)."""
     from selenium.webdriver.common.by import By
 
     rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:400, 0:600] / 600
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w] / w
     photo = (
-        np.stack([np.sin(xx * 9), np.cos(yy * 7), xx * yy], -1) * 0.4
-        + 0.5
-        + rng.normal(0, 0.05, (400, 600, 3))
+        np.stack([np.sin(xx * 9), np.cos(yy * 7), xx * yy], -1) * 0.4 + 0.5 + rng.normal(0, 0.05, (h, w, 3))
     )
     path = tmp_path / "upload.png"
     image = Image.fromarray((photo.clip(0, 1) * 255).astype(np.uint8))
@@ -107,8 +107,8 @@ def upload_photo(driver, tmp_path) -> Image.Image:
     renders = driver.execute_script("return window.previewStats.exactRenders")
     driver.find_element(By.ID, "upload").send_keys(str(path))
     settle(driver, renders)
-    wait_for(driver, "return document.getElementById('view').width === 384")
-    return image.resize((384, 256), Image.Resampling.BILINEAR)
+    cw, ch = driver.execute_script("const c = document.getElementById('view'); return [c.width, c.height]")
+    return image.resize((cw, ch), Image.Resampling.BILINEAR)
 
 
 def test_demo_page_end_to_end(server, browser, tmp_path):
@@ -119,9 +119,9 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     wait_for(browser, "return document.body.dataset.ready === '1'")
     assert "alpha 0 is the main network" in browser.find_element(By.ID, "explain").text
 
-    upload_photo(browser, tmp_path)  # 600x400: the page previews it at 384 px
+    upload_photo(browser, tmp_path)  # 600x400, shown larger than that: rendered at its own size
     base = canvas(browser)
-    assert base.shape == (256, 384, 3)
+    assert base.shape == (400, 600, 3)
 
     # the exact render follows the slider
     set_alpha(browser, 1.0)
@@ -170,15 +170,17 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     chain.release().perform()
     settle(browser, renders)
     painted = canvas(browser)
-    left, right = slice(30, 90), slice(300, 380)
+    scale = painted.shape[1] / size["width"]  # canvas pixels per CSS pixel
+    left, right = slice(round(30 * scale), round(90 * scale)), slice(450, 590)
+    rows = slice(60, 300)
     assert (
-        np.abs(painted[40:200, left] - heavy[40:200, left]).mean()
-        < np.abs(painted[40:200, left] - base[40:200, left]).mean()
+        np.abs(painted[rows, left] - heavy[rows, left]).mean()
+        < np.abs(painted[rows, left] - base[rows, left]).mean()
     )
     # (instance normalisation spreads some change everywhere, so compare distances)
     assert (
-        np.abs(painted[40:200, right] - base[40:200, right]).mean()
-        < np.abs(painted[40:200, right] - heavy[40:200, right]).mean()
+        np.abs(painted[rows, right] - base[rows, right]).mean()
+        < np.abs(painted[rows, right] - heavy[rows, right]).mean()
     )
 
     # download: the full-resolution PNG
@@ -230,7 +232,9 @@ def test_faces_view_follows_alpha_and_reroll(server, browser):
     assert not browser.find_element(By.ID, "upload").is_displayed()
     assert browser.find_element(By.ID, "seed").is_displayed()
     assert "Blond_Hair" in browser.find_element(By.ID, "explain").text
-    wait_for(browser, "return document.getElementById('view').width === 768")  # 4 x 4 faces, 3x zoom
+    wait_for(browser, "return document.getElementById('view').width === 256")  # 4 x 4 faces of 64 px
+    shown = browser.execute_script("return document.getElementById('view').getBoundingClientRect().height")
+    assert shown > 256 and shown <= browser.execute_script("return window.innerHeight")  # fits, zoomed
     base = canvas(browser)
 
     set_alpha(browser, 1.0)
@@ -303,3 +307,224 @@ def test_completion_view_fills_the_painted_hole(server, browser):
     browser.find_element(By.ID, "auto").click()
     settle(browser, renders)
     assert "auto alpha" in browser.find_element(By.ID, "status").text
+
+
+def viewport(driver, width: int, height: int, scale: float = 1.0) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": width < 600},
+    )
+
+
+def rect(driver, element_id: str) -> dict:
+    return driver.execute_script(
+        "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+        "return {x: r.x, y: r.y, width: r.width, height: r.height, bottom: r.bottom};",
+        element_id,
+    )
+
+
+def screen(driver) -> np.ndarray:
+    """The page as displayed (what a user sees), RGB."""
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB"), dtype=np.float32)
+
+
+@pytest.mark.parametrize("size", [(420, 800), (1280, 800), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_picture_takes_the_room_it_has_and_shows_rendered_pixels(server, browser, tmp_path, size):
+    width, height = size
+    viewport(browser, width, height)
+    try:
+        browser.get(server)
+        wait_for(browser, "return document.body.dataset.ready === '1'")
+        upload_photo(browser, tmp_path)
+        picture, controls = rect(browser, "view"), rect(browser, "controls")
+        if width < 600:  # a phone: the controls stack under the picture, which spans the width
+            assert picture["width"] >= 0.9 * (width - 20) and controls["y"] >= picture["bottom"] - 1
+        else:  # a desktop: beside the controls, at least half the viewport's width
+            assert picture["width"] >= width / 2 and controls["x"] < picture["x"]
+            assert picture["bottom"] <= height  # and all of it on screen
+        # the canvas holds the displayed size in device pixels (at most the photo's own)
+        cw = browser.execute_script("return document.getElementById('view').width")
+        assert cw == 600 if picture["width"] >= 600 else abs(cw - picture["width"]) <= 1
+        # no veil: the displayed picture is the rendered one (compared over a block of pixels)
+        shown, drawn = screen(browser), canvas(browser)
+        x0, y0 = round(picture["x"]), round(picture["y"])
+        k = picture["width"] / drawn.shape[1]
+        block = shown[y0 + round(20 * k) : y0 + round(60 * k), x0 + round(20 * k) : x0 + round(60 * k)]
+        assert np.abs(block.mean((0, 1)) - drawn[20:60, 20:60].mean((0, 1))).max() < 4.0
+    finally:
+        viewport(browser, 1300, 900)
+
+
+def test_high_dpi_screens_get_a_sharper_render(server, browser, tmp_path):
+    viewport(browser, 900, 700, scale=2.0)  # the picture is shown about 500 px wide
+    try:
+        browser.get(server)
+        wait_for(browser, "return document.body.dataset.ready === '1'")
+        upload_photo(browser, tmp_path, (1200, 800))
+        css = rect(browser, "view")["width"]
+        cw = browser.execute_script("return document.getElementById('view').width")
+        assert abs(cw - 2 * css) <= 2, (cw, css)
+        browser.find_element("id", "download").click()
+        download = wait_for(browser, "return window.lastDownload")
+        assert (download["width"], download["height"]) == (1200, 800)  # downloads stay full size
+    finally:
+        viewport(browser, 1300, 900)
+
+
+def test_divider_and_press_and_hold_show_the_original(server, browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    upload_photo(browser, tmp_path)
+    set_alpha(browser, 1.0)
+    styled = canvas(browser)
+    original = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const c = document.createElement('canvas'), v = document.getElementById('view');"
+        "c.width = v.width; c.height = v.height;"
+        "fetch('/api/images/' + state.image + '?max_side=' + Math.max(v.width, v.height)).then(r => r.blob())"
+        ".then(createImageBitmap).then(b => { const x = c.getContext('2d'); x.drawImage(b, 0, 0);"
+        "done(Array.from(x.getImageData(0, 0, c.width, c.height).data)); });"
+    )
+    original = np.array(original, dtype=np.float32).reshape(styled.shape[0], styled.shape[1], 4)[..., :3]
+    browser.find_element(By.ID, "compare").click()
+    divider = browser.find_element(By.ID, "divider")
+    assert divider.is_displayed()
+    split = canvas(browser)
+    w = split.shape[1]
+    assert np.abs(split[:, : w // 2 - 4] - original[:, : w // 2 - 4]).mean() < 1.0  # left of it: the photo
+    assert np.abs(split[:, w // 2 + 4 :] - styled[:, w // 2 + 4 :]).mean() < 1.0  # right: the render
+    divider.send_keys(Keys.ARROW_RIGHT * 10)  # keyboard: 2 % a step
+    assert browser.execute_script("return state.split") == pytest.approx(0.7)
+    ActionChains(browser).drag_and_drop_by_offset(divider, -rect(browser, "view")["width"] * 0.5, 0).perform()
+    assert browser.execute_script("return state.split") < 0.3
+    browser.find_element(By.ID, "compare").click()
+    view = browser.find_element(By.ID, "view")
+    ActionChains(browser).move_to_element(view).click_and_hold().perform()
+    held = canvas(browser)
+    ActionChains(browser).release().perform()
+    assert np.abs(held - original).mean() < 1.0 and np.abs(canvas(browser) - styled).mean() < 1.0
+
+
+def test_the_brush_shows_its_size_its_strokes_and_undoes(server, browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    upload_photo(browser, tmp_path)
+    browser.find_element(By.ID, "paint").click()
+    view = browser.find_element(By.ID, "view")
+    ActionChains(browser).move_to_element(view).perform()
+    cursor = rect(browser, "cursor")
+    assert cursor["width"] == pytest.approx(
+        float(browser.find_element(By.ID, "brush").get_attribute("value")), abs=1
+    )
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    ActionChains(browser).move_to_element(view).click_and_hold().move_by_offset(40, 0).release().perform()
+    settle(browser, renders)
+
+    def overlay_pixels() -> int:
+        return browser.execute_script(
+            "const c = document.getElementById('overlay');"
+            "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+            " for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;"
+        )
+
+    assert overlay_pixels() > 500  # the stroke, tinted, with an outline
+    browser.find_element(By.ID, "show-mask").click()
+    assert overlay_pixels() == 0  # hidden, still painted
+    assert browser.execute_script("return state.painted")
+    browser.find_element(By.ID, "show-mask").click()
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    browser.find_element(By.ID, "undo").click()
+    settle(browser, renders)
+    assert overlay_pixels() == 0 and not browser.execute_script("return state.painted")
+    # paint mode belongs to the model it was turned on for
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "model")).select_by_value("faces")
+    Select(browser.find_element(By.ID, "model")).select_by_value("tiny")
+    assert browser.find_element(By.ID, "paint").is_selected()
+
+
+def test_the_knob_marks_where_training_ends(server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    slider = browser.find_element(By.ID, "alpha")
+    assert float(slider.get_attribute("max")) > 1.0 and float(slider.get_attribute("min")) < 0.0
+    note = browser.find_element(By.ID, "alpha-note")
+    assert "Trained range 0 to 1" in note.text
+    set_alpha(browser, 1.4)
+    assert "Extrapolating" in note.text and note.is_displayed()
+
+
+def test_errors_are_shown_in_plain_words_next_to_the_picture(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    browser.find_element(By.ID, "upload").send_keys(str(bad))
+    message = browser.find_element(By.ID, "message")
+    wait_for(browser, "return !document.getElementById('message').hidden")
+    assert "not an image we can read" in message.text and "JPEG, PNG" in message.text
+    box = rect(browser, "message")
+    assert box["y"] >= 0 and box["bottom"] <= browser.execute_script("return window.innerHeight")
+
+
+def test_a_face_opens_large_with_its_strip_across_alpha(server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    Select(browser.find_element(By.ID, "model")).select_by_value("faces")
+    settle(browser, renders)
+    view = browser.find_element(By.ID, "view")
+    size = view.size
+    ActionChains(browser).move_to_element_with_offset(
+        view, -size["width"] // 2 + 10, -size["height"] // 2 + 10
+    ).click().perform()
+    wait_for(browser, "return !document.getElementById('faceview').hidden")
+    assert browser.execute_script("return document.getElementById('strip').width") == 7 * 64
+    assert "face 1 across alpha" in browser.find_element(By.ID, "strip-label").text
+
+
+@pytest.fixture(scope="module")
+def camera_browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800",
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_the_live_camera_stylizes_frames_and_shows_its_rate(server, camera_browser):
+    from selenium.webdriver.common.by import By
+
+    camera_browser.get(server)
+    wait_for(camera_browser, "return document.body.dataset.ready === '1'")
+    camera_browser.find_element(By.ID, "camera-toggle").click()
+    wait_for(camera_browser, "return window.cameraStats.frames >= 5", timeout=60)
+    assert "frames/s" in camera_browser.find_element(By.ID, "rate").text
+    assert camera_browser.execute_script("return document.getElementById('view').width") == 320
+    camera_browser.find_element(By.ID, "camera-toggle").click()
+    wait_for(camera_browser, "return !document.body.classList.contains('camera')")
