@@ -211,3 +211,26 @@ def test_export_says_what_it_writes(tiny_model_file, tmp_path, capsys):
     assert main(["export", "onnx", str(tiny_model_file), "--out", str(tmp_path / "x.txt"), "--no-check"]) == 0
     captured = capsys.readouterr()
     assert "ONNX model" in captured.out and "usually named .onnx" in captured.err
+
+
+def test_decoder_complaints_stay_off_the_terminal(tmp_path, tiny_model_file):
+    """Pillow logs what it finds wrong in a damaged TIFF; the user sees our one line only
+    (in a process of its own: the test runner would catch the log record otherwise)."""
+    import io
+    import struct
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[ifd : ifd + 2])[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack("<H", data[entry : entry + 2])[0] == 277:  # SamplesPerPixel
+            data[entry + 8 : entry + 10] = struct.pack("<H", 2048)
+    path = tmp_path / "odd.tiff"
+    path.write_bytes(bytes(data))
+    result = _cli("stylize", str(path), "--model", str(tiny_model_file), "--out", str(tmp_path / "o"))
+    _one_line_error(result.returncode, result.stderr)

@@ -939,6 +939,10 @@ VERBS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    # Pillow logs what it finds wrong in a damaged file; the error line below says it once
+    logging.getLogger("PIL").addHandler(logging.NullHandler())
     parser = get_args_parser()
     try:
         args = parser.parse_args(_protect_negative_numbers(sys.argv[1:] if argv is None else list(argv)))
