@@ -528,3 +528,30 @@ def test_the_live_camera_stylizes_frames_and_shows_its_rate(server, camera_brows
     assert camera_browser.execute_script("return document.getElementById('view').width") == 320
     camera_browser.find_element(By.ID, "camera-toggle").click()
     wait_for(camera_browser, "return !document.body.classList.contains('camera')")
+
+
+def test_every_control_is_labelled_and_the_keyboard_moves_the_sliders(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    unnamed = browser.execute_script(
+        """
+        const label = (el) => el.labels && el.labels.length ? el.labels[0].textContent : '';
+        const named = (el) => (el.getAttribute('aria-label') || label(el)
+          || el.getAttribute('aria-labelledby') || el.textContent || '').trim().length > 0;
+        return Array.from(document.querySelectorAll('input, select, button, [role=slider]'))
+          .filter((el) => el.offsetParent !== null && !named(el)).map((el) => el.outerHTML.slice(0, 80));
+        """
+    )
+    assert unnamed == []
+    tabbable = browser.execute_script(
+        "return Array.from(document.querySelectorAll('input, select, button'))"
+        ".filter((el) => el.offsetParent !== null && (el.disabled || el.tabIndex < 0)).length"
+    )
+    assert tabbable == 0
+    slider = browser.find_element(By.ID, "alpha")
+    before = float(slider.get_attribute("value"))
+    slider.send_keys(Keys.ARROW_RIGHT * 5)
+    assert float(slider.get_attribute("value")) == pytest.approx(before + 0.05)
