@@ -90,7 +90,7 @@ def set_alpha(driver, value: float) -> None:
     settle(driver, renders)
 
 
-def upload_photo(driver, tmp_path, size=(600, 400)) -> Image.Image:
+def upload_photo(driver, tmp_path, size=(480, 320)) -> Image.Image:
     """Upload a colourful photo; returns it at the size the page renders it (the displayed
     size in device pixels, at most the photo's own)."""
     from selenium.webdriver.common.by import By
@@ -119,9 +119,9 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     wait_for(browser, "return document.body.dataset.ready === '1'")
     assert "alpha 0 is the main network" in browser.find_element(By.ID, "explain").text
 
-    upload_photo(browser, tmp_path)  # 600x400, shown larger than that: rendered at its own size
+    upload_photo(browser, tmp_path)  # 480x320, shown larger than that: rendered at its own size
     base = canvas(browser)
-    assert base.shape == (400, 600, 3)
+    assert base.shape == (320, 480, 3)
 
     # the exact render follows the slider
     set_alpha(browser, 1.0)
@@ -171,8 +171,8 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     settle(browser, renders)
     painted = canvas(browser)
     scale = painted.shape[1] / size["width"]  # canvas pixels per CSS pixel
-    left, right = slice(round(30 * scale), round(90 * scale)), slice(450, 590)
-    rows = slice(60, 300)
+    left, right = slice(round(30 * scale), round(90 * scale)), slice(360, 470)
+    rows = slice(50, 250)
     assert (
         np.abs(painted[rows, left] - heavy[rows, left]).mean()
         < np.abs(painted[rows, left] - base[rows, left]).mean()
@@ -186,7 +186,7 @@ def test_demo_page_end_to_end(server, browser, tmp_path):
     # download: the full-resolution PNG
     browser.find_element(By.ID, "download").click()
     download = wait_for(browser, "return window.lastDownload")
-    assert (download["width"], download["height"]) == (600, 400)
+    assert (download["width"], download["height"]) == (480, 320)
 
 
 def test_colour_toggle_keeps_the_photos_colours(server, browser, tmp_path):
@@ -347,7 +347,7 @@ def test_the_picture_takes_the_room_it_has_and_shows_rendered_pixels(server, bro
             assert picture["bottom"] <= height  # and all of it on screen
         # the canvas holds the displayed size in device pixels (at most the photo's own)
         cw = browser.execute_script("return document.getElementById('view').width")
-        assert cw == 600 if picture["width"] >= 600 else abs(cw - picture["width"]) <= 1
+        assert cw == 480 if picture["width"] >= 480 else abs(cw - picture["width"]) <= 1
         # no veil: the displayed picture is the rendered one (compared over a block of pixels)
         shown, drawn = screen(browser), canvas(browser)
         x0, y0 = round(picture["x"]), round(picture["y"])
