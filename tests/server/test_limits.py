@@ -188,7 +188,9 @@ def test_two_model_files_with_one_name_are_both_served(tiny_model_file, tmp_path
 
     copy = shutil.copy(tiny_model_file, tmp_path / "copy.safetensors")
     served = {}
-    monkeypatch.setattr("dynamicnet.server.serve", lambda host, port, models, hosts, **options: served.update(models))
+    monkeypatch.setattr(
+        "dynamicnet.server.serve", lambda host, port, models, *rest, **options: served.update(models)
+    )
     assert cli.main(["demo", "--model", str(tiny_model_file), "--model", str(copy)]) == 0
     assert len(served) == 2 and set(served.values()) == {tiny_model_file, copy}
 
