@@ -218,8 +218,8 @@ def test_colour_toggle_keeps_the_photos_colours(server, browser, tmp_path):
             assert np.abs(shown - styled).mean() < 1.0  # off again: the plain stylized image
 
 
-def test_faces_view_follows_alpha_and_reroll(server, browser):
-    """A GAN model: the photo controls give way to a seed; the face grid follows the slider."""
+def open_faces(browser, server) -> None:
+    """The page with the GAN model chosen and its first grid drawn."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -228,6 +228,13 @@ def test_faces_view_follows_alpha_and_reroll(server, browser):
     renders = browser.execute_script("return window.previewStats.exactRenders")
     Select(browser.find_element(By.ID, "model")).select_by_value("faces")
     settle(browser, renders)
+
+
+def test_faces_view_follows_alpha_and_reroll(server, browser):
+    """A GAN model: the photo controls give way to a seed; the face grid follows the slider."""
+    from selenium.webdriver.common.by import By
+
+    open_faces(browser, server)
     assert browser.execute_script("return document.body.dataset.task") == "gan"
     assert not browser.find_element(By.ID, "upload").is_displayed()
     assert browser.find_element(By.ID, "seed").is_displayed()
@@ -485,13 +492,8 @@ def test_errors_are_shown_in_plain_words_next_to_the_picture(server, browser, tm
 def test_a_face_opens_large_with_its_strip_across_alpha(server, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
 
-    browser.get(server)
-    wait_for(browser, "return document.body.dataset.ready === '1'")
-    renders = browser.execute_script("return window.previewStats.exactRenders")
-    Select(browser.find_element(By.ID, "model")).select_by_value("faces")
-    settle(browser, renders)
+    open_faces(browser, server)
     view = browser.find_element(By.ID, "view")
     size = view.size
     ActionChains(browser).move_to_element_with_offset(
