@@ -62,13 +62,11 @@ def _browser(width: int, height: int):
 
 
 def _wait(driver, script: str, timeout: float = 300):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise SystemExit(f"timed out: {script}")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+        lambda d: d.execute_script(script), message=f"timed out: {script}"
+    )
 
 
 def _settle(driver) -> None:

@@ -7,6 +7,7 @@ Transparent pixels are composited over white.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from pathlib import Path
@@ -114,12 +115,19 @@ def open_rgb8(
 ) -> Image.Image:
     """:func:`open_image` then :func:`to_rgb8`: the 8-bit RGB picture a viewer shows."""
     img = open_image(source, max_pixels, draft, name)
-    name = name if isinstance(source, bytes) else printable(source)
-    try:
+    with _converting(name if isinstance(source, bytes) else printable(source)):
         return to_rgb8(img)
+
+
+@contextlib.contextmanager
+def _converting(name: str):
+    """A decoded image that cannot be converted (an odd mode, a damaged palette, too little
+    memory) is bad input too."""
+    try:
+        yield
     except MemoryError:
         raise ImageReadError(f"{name}: not enough memory to convert it") from None
-    except Exception as err:  # noqa: BLE001 - an odd mode or damaged palette is bad input too
+    except Exception as err:  # noqa: BLE001 - whatever the conversion raises
         reason = one_line(str(err)) or type(err).__name__
         raise ImageReadError(f"{name}: unreadable image ({reason})") from None
 
@@ -143,14 +151,10 @@ def read_image(
 ) -> Tensor:
     """Read any image file as a (3, H, W) float tensor, optionally shrunk so its longer side <= max_side."""
     img = open_image(path, max_pixels)
-    try:
+    with _converting(printable(path)):
         if max_side is not None and max(img.size) > max_side:
             img = resize_longer(img, max_side)
         return pil_to_tensor(img)
-    except MemoryError:
-        raise ImageReadError(f"{printable(path)}: not enough memory to read it") from None
-    except Exception as err:  # noqa: BLE001 - an odd mode or damaged palette is bad input too
-        raise ImageReadError(f"{printable(path)}: unreadable image ({one_line(str(err))})") from err
 
 
 def resize_longer(img: Image.Image, side: int) -> Image.Image:

@@ -75,7 +75,6 @@ MULTIPART_SLACK = 64 * 2**10  # the form's boundaries and headers around the fil
 MAX_FRAME_SIDE = 640
 MAX_FRAME_BYTES = 2 * 2**20
 MAX_LIST = 64  # alpha lists and tables: one value per block or block set
-PREVIEW_SIDE = 384
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
