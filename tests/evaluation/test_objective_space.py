@@ -24,7 +24,9 @@ from dynamicnet.perceptual import load_perceptual
 
 
 def _objectives(style_image: Path) -> tuple[StyleObjective, StyleObjective]:
-    first = StyleObjective.from_dict({"style": str(style_image), "style_size": 24, "tv_weight": 0.5})
+    first = StyleObjective.from_dict(
+        {"style": str(style_image), "style_size": 24, "tv_weight": 0.5, "color_weight": 1.5}
+    )
     second = StyleObjective.from_dict(
         {"style": str(style_image), "style_size": 40, "style_weight": 3.0, "content_weight": 2.0}
     )
@@ -102,7 +104,7 @@ def study(tmp_path_factory, tiny_recipe_in):
 
 def test_quick_study_writes_report_plot_grid_and_results(study, capsys):
     _, _, _, out, _ = study
-    for name in ("report.md", "objective-plane.png", "grid.jpg", "results.json", "scores.json"):
+    for name in ("report.md", "objective-plane.png", "alpha-map.png", "grid.jpg", "results.json", "scores.json"):
         assert (out / name).stat().st_size > 0, name
     results = json.loads((out / "results.json").read_text())
     assert results["photos"] == ["h0.jpg", "h1.jpg"]  # the copy of a training photo was left out
@@ -158,6 +160,37 @@ def test_a_moved_study_folder_keeps_its_networks(study, tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--quick", "--no-progress"]) == 0
     assert "training" not in capsys.readouterr().out  # DNI's key names its start by content, not path
+
+
+def test_blocks_trained_across_alpha_share_the_fixed_networks_through_the_cache(study, tmp_path, capsys):
+    _, recipe, held, out, _ = study
+    across = tmp_path / "across.toml"
+    across.write_text(recipe.read_text() + 'alpha = "across"\n')
+    args = ["evaluate", "objective-space", str(across), "--photos", str(held), "--out", str(tmp_path / "o")]
+    capsys.readouterr()
+    assert main([*args, "--cache", str(out / "cache"), "--quick", "--no-progress"]) == 0
+    trained = [line for line in capsys.readouterr().out.splitlines() if line.startswith("training")]
+    assert [line.split()[1] for line in trained] == ["dynamic-net", "dni"]  # the fixed networks are reused
+    mine = json.loads((tmp_path / "o" / "results.json").read_text())["networks"]
+    theirs = json.loads((out / "results.json").read_text())["networks"]
+    assert mine["dynamic-net"] != theirs["dynamic-net"]
+    assert mine["fixed"]["0"] == mine["dynamic-net"]  # without --fixed-steps, m = 0 is the main network
+    assert all(mine["fixed"][m] == theirs["fixed"][m] for m in ("0.5", "1"))
+
+
+def test_fixed_networks_keep_the_architecture_and_the_main_networks_start(tmp_path, recipe_factory):
+    from dynamicnet.evaluation.objective_space import Study
+    from dynamicnet.training.recipe import Recipe
+
+    recipe = recipe_factory(extra="")
+    text = recipe.read_text().replace('variant = "single"', 'variant = "single"\narchitecture = "fast"')
+    recipe.write_text(text.replace("[main]\n", '[main]\ninit = "starry-level"\n'))
+    study = Study(Recipe.load(recipe), tmp_path, tmp_path / "o", quick=True)
+    derived = study._derived("fixed", mix_objectives(study.first, study.second, 0.5), study.main_stage).data
+    assert derived["model"]["architecture"] == "fast" and derived["main"]["init"] == "starry-level"
+    recipe.write_text(text.replace('architecture = "fast"', 'architecture = "fast"\ninit = "starry-level"'))
+    with pytest.raises(EvaluationError, match=r"use \[main\] init"):
+        Study(Recipe.load(recipe), tmp_path, tmp_path / "o", quick=True)
 
 
 def test_model_from_another_recipe_is_refused(study, capsys):

@@ -13,6 +13,12 @@ from . import style
 from .base import recipe_perceptual, start_from
 
 
+def _init_source(recipe: Recipe, spec: str):
+    """An ``init`` entry: a file relative to the recipe, else a shipped model's name."""
+    source = recipe.resolve(spec)
+    return source if source.exists() else resolve_model(spec)
+
+
 class StyleTraining:
     """Everything the generic trainer needs for a style recipe."""
 
@@ -26,11 +32,10 @@ class StyleTraining:
         self.model = style.build(config).to(device)
         self.initialised_from = None
         if d["model"].get("init"):
-            source = recipe.resolve(d["model"]["init"])
-            source = source if source.exists() else resolve_model(d["model"]["init"])
+            source = _init_source(recipe, d["model"]["init"])
             self.initialised_from = start_from(self.model, source, recipe.path, whole=True)
         if d["main"].get("init"):
-            start_from(self.model, recipe.resolve(d["main"]["init"]), recipe.path)
+            self.initialised_from = start_from(self.model, _init_source(recipe, d["main"]["init"]), recipe.path)
         self.vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
         self.objectives = {
             name: StyleObjective.from_dict(table, recipe.base_dir, name)

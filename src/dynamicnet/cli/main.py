@@ -240,6 +240,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="train the fixed networks for N steps (default: the main stage's; the main + tuning steps "
         "give them the Dynamic-Net's whole budget, and then m = 0 is trained too)",
     )  # fmt: skip
+    p.add_argument(
+        "--cache", help="folder of the trained networks (default OUT/cache); two studies of recipes that "
+        "differ only in their blocks share the fixed networks through it"
+    )  # fmt: skip
     p.add_argument("--knob-points", type=int, help="alpha grid points in [0, 1] (default 21; quick: 5)")
     p.add_argument("--size", type=int, help="photos' longer side when scored (default 384; quick: 48)")
     p.add_argument("--quick", action="store_true", help="few steps on tiny crops: checks the pipeline")
@@ -403,6 +407,7 @@ def cmd_evaluate(args) -> int:
         knob_points=args.knob_points,
         size=args.size,
         fixed_steps=args.fixed_steps,
+        cache=Path(args.cache) if args.cache else None,
         quick=args.quick,
         progress=not args.no_progress,
     )

@@ -67,6 +67,7 @@ def mix_objectives(first: StyleObjective, second: StyleObjective, m: float) -> S
         content_weight=(1.0 - m) * first.content_weight + m * second.content_weight,
         style_weight=1.0,
         tv_weight=(1.0 - m) * first.tv_weight + m * second.tv_weight,
+        color_weight=(1.0 - m) * first.color_weight + m * second.color_weight,
         name=f"O_{m:g}",
     )
 
@@ -78,6 +79,7 @@ def objective_table(obj: StyleObjective) -> dict:
         "content_weight": obj.content_weight,
         "style_weight": obj.style_weight,
         "tv_weight": obj.tv_weight,
+        "color_weight": obj.color_weight,
     }
 
 
@@ -94,6 +96,7 @@ class Study:
     knob_points: int | None = None  # default 21 (5 with quick)
     size: int | None = None  # longer side of the scored photos; default 384 (48 with quick)
     fixed_steps: int | None = None  # the fixed networks' steps; default: the main stage's
+    cache: Path | None = None  # trained networks (default OUT/cache); studies of one recipe can share it
     quick: bool = False
     progress: bool = True
     log: Callable[[str], None] = print
@@ -123,6 +126,12 @@ class Study:
         if self.size < 16:
             raise EvaluationError("--size must be at least 16 pixels")
         d = self.recipe.data
+        if d["model"].get("init"):
+            raise EvaluationError(
+                f"{self.recipe.path}: [model] init starts the blocks from another model, so the fixed "
+                "networks could not start where the Dynamic-Net does; use [main] init (the main network "
+                "only), from which every network of the study then starts"
+            )
         sets = self.recipe.tune_sets
         self.set_name = self.set_name or sets[0]
         if self.set_name not in sets:
@@ -132,14 +141,17 @@ class Study:
         self.main_stage, self.tune_stage = d["main"], tune
         self.first = StyleObjective.from_dict(d["objectives"][d["main"]["objective"]], base, "O_0")
         self.second = StyleObjective.from_dict(d["objectives"][tune["objective"]], base, "O_1")
-        self.runs = RunCache(self.out / "cache", self.progress, self.log, self.seconds)
+        self.runs = RunCache(self.cache or self.out / "cache", self.progress, self.log, self.seconds)
 
     # --- training -------------------------------------------------------------------------
     def _derived(self, name: str, objective: StyleObjective, main: dict) -> Recipe:
-        """A one-objective recipe on the same data, architecture and seed; its tune stage is empty."""
+        """A one-objective recipe on the same data, architecture and seed; its tune stage is empty.
+        A ``[main] init`` stays: every network of the study starts from the same weights."""
         d = copy.deepcopy(self.recipe.data)
         d["name"] = name
         d["model"] = {"variant": "single"}
+        if "architecture" in self.recipe.data["model"]:
+            d["model"]["architecture"] = self.recipe.data["model"]["architecture"]
         d["data"]["photos"] = str(self.recipe.resolve(d["data"]["photos"]).resolve())
         d["perceptual"] = self._perceptual_spec()
         d["objectives"] = {"target": objective_table(objective)}

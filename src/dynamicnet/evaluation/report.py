@@ -65,6 +65,40 @@ def plot_objective_plane(results: dict, path: Path) -> Path:
     return path
 
 
+def plot_alpha_map(studies: dict[str, dict], path: Path) -> Path:
+    """The knob position at which each method best emulates the network trained for O_m,
+    against m: a knob that traverses the objective space climbs from 0 to 1 with m.
+
+    ``studies`` maps a label to a study's results; with one study every method is drawn,
+    with several only the Dynamic-Net of each (their training modes side by side).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), layout="constrained")
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, label="knob = m")
+    markers = iter("os^vDP")
+    for label, results in studies.items():
+        methods = METHODS if len(studies) == 1 else ("dynamic-net",)
+        for method in methods:
+            rows = results["table"]
+            name = LABELS[method] if len(studies) == 1 else f"{LABELS[method]}, {label}"
+            ax.plot([r["m"] for r in rows], [r[method]["knob"] for r in rows], marker=next(markers), lw=1.4,
+                    ms=5, label=name)  # fmt: skip
+    ax.set_xlabel("m (the fixed network's objective O_m)")
+    ax.set_ylabel("knob position with the best O_m")
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 @torch.no_grad()
 def picture_grid(results: dict, photo: Tensor, cell: int = 192) -> Image.Image:
     """One photo: the fixed network per m, and each knob method where it reached its best O_m."""
@@ -84,6 +118,7 @@ def picture_grid(results: dict, photo: Tensor, cell: int = 192) -> Image.Image:
 def write_report(results: dict, out: Path, grid: Image.Image | None = None) -> Path:
     """``report.md`` with the table, ``objective-plane.png`` and ``grid.jpg`` in ``out``."""
     plot_objective_plane(results, out / "objective-plane.png")
+    plot_alpha_map({results["recipe"]: results}, out / "alpha-map.png")
     lines = [
         f"# Objective space: {results['recipe']}",
         "",
@@ -95,6 +130,10 @@ def write_report(results: dict, out: Path, grid: Image.Image | None = None) -> P
         markdown_table(results),
         "",
         "![objective plane](objective-plane.png)",
+        "",
+        "Where on its knob each method comes closest to the network trained for O_m:",
+        "",
+        "![knob position against m](alpha-map.png)",
     ]
     if grid is not None:
         atomic_save(grid, out / "grid.jpg", quality=90)
