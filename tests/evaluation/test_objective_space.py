@@ -104,7 +104,8 @@ def study(tmp_path_factory, tiny_recipe_in):
 
 def test_quick_study_writes_report_plot_grid_and_results(study, capsys):
     _, _, _, out, _ = study
-    for name in ("report.md", "objective-plane.png", "alpha-map.png", "grid.jpg", "results.json", "scores.json"):
+    names = ("report.md", "objective-plane.png", "alpha-map.png", "grid.jpg", "results.json", "scores.json")
+    for name in names:
         assert (out / name).stat().st_size > 0, name
     results = json.loads((out / "results.json").read_text())
     assert results["photos"] == ["h0.jpg", "h1.jpg"]  # the copy of a training photo was left out

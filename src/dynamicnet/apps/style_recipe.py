@@ -35,7 +35,8 @@ class StyleTraining:
             source = _init_source(recipe, d["model"]["init"])
             self.initialised_from = start_from(self.model, source, recipe.path, whole=True)
         if d["main"].get("init"):
-            self.initialised_from = start_from(self.model, _init_source(recipe, d["main"]["init"]), recipe.path)
+            source = _init_source(recipe, d["main"]["init"])
+            self.initialised_from = start_from(self.model, source, recipe.path)
         self.vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
         self.objectives = {
             name: StyleObjective.from_dict(table, recipe.base_dir, name)
