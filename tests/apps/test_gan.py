@@ -105,6 +105,32 @@ def test_bad_subsets_are_one_line_errors(tmp_path, faces, capsys, main_subset, m
     assert not (tmp_path / "run").exists()
 
 
+def test_perceptual_override_is_refused_for_a_gan_recipe(tmp_path, faces, capsys, gan_recipe):
+    recipe = gan_recipe(tmp_path, faces)
+    args = ["train", str(recipe), "--out", str(tmp_path / "run"), "--perceptual", "random", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "drop --perceptual" in err and err.count("\n") == 1
+
+
+def test_a_diverging_gan_names_the_gan_settings_not_a_style_weight(tmp_path, faces, gan_recipe, monkeypatch):
+    from dynamicnet.apps import gan_recipe as training
+    from dynamicnet.training.trainer import TrainingError
+
+    stage = training.GanTraining._stage
+
+    def diverging(self, *args, **kwargs):
+        made = stage(self, *args, **kwargs)
+        loss = made.loss
+        made.loss = lambda model, batch: {**loss(model, batch), "loss": torch.tensor(float("nan"))}
+        return made
+
+    monkeypatch.setattr(training.GanTraining, "_stage", diverging)
+    with pytest.raises(TrainingError, match="became nan") as caught:
+        train(gan_recipe(tmp_path, faces), tmp_path / "run", progress=False)
+    assert "style" not in str(caught.value) and "r1" in str(caught.value)
+
+
 def test_adversary_settings_and_init_from_another_generator(tmp_path, faces, trained, capsys, gan_recipe):
     text = gan_recipe(tmp_path, faces).read_text()
     smoothed = tmp_path / "smoothed.toml"

@@ -78,6 +78,7 @@ class CompletionTraining:
     """Everything the generic trainer needs for a completion recipe."""
 
     ignored = 0
+    diverged_hint = "lower the learning rate or the objectives' adversarial weight"
 
     def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
         if dist.is_available() and dist.is_initialized():

@@ -93,6 +93,7 @@ class GanTraining:
 
     perceptual_record = None  # no perceptual network
     ignored = 0
+    diverged_hint = "lower the learning rate, or steady the discriminator ([adversary] r1 > 0)"
     dataset = None  # each stage brings its own subset
 
     def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:

@@ -22,6 +22,8 @@ def _init_source(recipe: Recipe, spec: str):
 class StyleTraining:
     """Everything the generic trainer needs for a style recipe."""
 
+    diverged_hint = "lower the learning rate or the objectives' style weights"
+
     def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
         self.recipe = recipe
         d = recipe.data

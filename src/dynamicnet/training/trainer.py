@@ -101,7 +101,7 @@ def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = No
     if recipe.task == "gan":
         from ..apps.gan_recipe import GanTraining
 
-        return GanTraining(recipe, device)
+        return GanTraining(recipe, device, perceptual)
     if recipe.task == "completion":
         from ..apps.completion_recipe import CompletionTraining
 
@@ -310,8 +310,7 @@ def _run_stage(
         if not math.isfinite(loss.item()):
             kept = f"the last checkpoint ({run.ckpt_path}) is intact; " if run.ckpt_path.exists() else ""
             raise TrainingError(
-                f"loss became {loss.item()} at {stage.name} step {step}; {kept}"
-                "lower the learning rate or the style weight"
+                f"loss became {loss.item()} at {stage.name} step {step}; {kept}{run.task.diverged_hint}"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
