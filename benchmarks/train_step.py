@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dynamicnet.apps import style
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
 from dynamicnet.perceptual import load_perceptual
+from dynamicnet.tasks.style import model as style
 
 
 def get_args_parser() -> argparse.ArgumentParser:

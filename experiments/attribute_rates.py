@@ -19,11 +19,11 @@ import torch
 from safetensors.torch import load_file
 
 import dynamicnet
-from dynamicnet.evaluation.attributes import AttributeClassifier, AttributeNet
 from dynamicnet.evaluation.distribution import PooledFeatures, kid
-from dynamicnet.evaluation.gan_study import GanStudy
 from dynamicnet.perceptual import load_perceptual
-from dynamicnet.training.recipe import Recipe
+from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.gan.attributes import AttributeClassifier, AttributeNet
+from dynamicnet.tasks.gan.study import GanStudy
 
 
 def main(argv=None) -> None:
@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     classifier = AttributeClassifier("tuned", net.eval(), 0.0, 0)
     features = real = None
     if args.kid:
-        study = GanStudy(Recipe.load(args.kid), Path(args.study), progress=False)
+        study = GanStudy(load_recipe(args.kid), Path(args.study), progress=False)
         features = PooledFeatures(load_perceptual("auto", seed=0)[0])
         real = {k: features(v) for k, v in study.real_faces().items()}
     for name in args.models:

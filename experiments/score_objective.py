@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dynamicnet.evaluation.knobs import fixed_output
-from dynamicnet.evaluation.objective_space import Study, mix_objectives
 from dynamicnet.evaluation.objectives import Scorer
 from dynamicnet.losses.perceptual import StyleLoss
 from dynamicnet.perceptual import load_perceptual
-from dynamicnet.training.recipe import Recipe
+from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.style.knobs import fixed_output
+from dynamicnet.tasks.style.study import ObjectiveSpaceStudy, mix_objectives
 
 
 def main(argv=None) -> None:
@@ -28,8 +28,8 @@ def main(argv=None) -> None:
     p.add_argument("--m", type=float, required=True, help="the objective O_m = (1 - m) O_0 + m O_1")
     p.add_argument("--photos", required=True, help="photos; the recipe's training photos are left out")
     args = p.parse_args(argv)
-    recipe = Recipe.load(args.recipe)
-    study = Study(recipe, Path(args.photos), Path("unused"), log=lambda _: None)
+    recipe = load_recipe(args.recipe)
+    study = ObjectiveSpaceStudy(recipe, Path(args.photos), Path("unused"), log=lambda _: None)
     photos = study.held_out_photos()
     vgg, _ = load_perceptual(study._perceptual_spec(), seed=recipe.data["seed"])
     scorer = Scorer({"m": StyleLoss(vgg, mix_objectives(study.first, study.second, args.m))})

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.profiler import profile
 
 import dynamicnet
-from dynamicnet.apps import style
+from dynamicnet.tasks.style import model as style
 
 
 def get_args_parser() -> argparse.ArgumentParser:

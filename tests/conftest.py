@@ -125,7 +125,7 @@ def trained_style_models(tmp_path_factory) -> list:
 
 def random_style_model(variant: str = "single", sets=None, seed: int = 0):
     """A style model whose tuning blocks have random (non-trivial) weights, in eval mode."""
-    from dynamicnet.apps import style
+    from dynamicnet.tasks.style import model as style
 
     torch.manual_seed(seed)
     model = style.build(style.default_config(variant, sets))
@@ -155,7 +155,7 @@ def tiny_gan_file(tmp_path_factory) -> Path:
     import torch
 
     import dynamicnet
-    from dynamicnet.apps import gan
+    from dynamicnet.tasks.gan import model as gan
 
     torch.manual_seed(0)
     model = gan.build(gan.default_config(latent=8, ngf=4))
@@ -176,7 +176,7 @@ def tiny_gan_file(tmp_path_factory) -> Path:
 def tiny_completion_file(tmp_path_factory) -> Path:
     """A saved completion model (width 8) whose tuning blocks visibly change the fill."""
     import dynamicnet
-    from dynamicnet.apps import completion
+    from dynamicnet.tasks.completion import model as completion
 
     torch.manual_seed(0)
     model = completion.build(completion.default_config(width=8))

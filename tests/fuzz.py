@@ -250,7 +250,7 @@ def main() -> int:
 def _small_model(folder: Path) -> Path:
     """A style model with random weights: the mechanism, not the picture, is under test."""
     import dynamicnet
-    from dynamicnet.apps.style import build, default_config
+    from dynamicnet.tasks.style.model import build, default_config
 
     return dynamicnet.save(build(default_config()), folder / "small.safetensors")
 

@@ -21,7 +21,7 @@ from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: 
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.evaluation.completion_study import markdown_table
+from dynamicnet.tasks.completion.study import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHAS = (0.0, 0.5, 1.0)

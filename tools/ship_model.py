@@ -22,9 +22,9 @@ from dynamicnet.evaluation import measure_style_objectives
 from dynamicnet.evaluation.visible import INNER_BAND, measure_visible
 from dynamicnet.inference import Renderer
 from dynamicnet.losses.perceptual import StyleLoss, StyleObjective
-from dynamicnet.models import ship
+from dynamicnet.models.shipping import ship
 from dynamicnet.perceptual import load_perceptual
-from dynamicnet.training.recipe import Recipe
+from dynamicnet.tasks import load_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def ship_run(args: argparse.Namespace):
     (run folder, metadata, recipe, shipped name, shipped file, the shipped model loaded)."""
     run = Path(args.run)
     meta = dynamicnet.read_metadata(run / "model.safetensors")
-    recipe = Recipe.load(ROOT / "recipes" / meta["recipe_file"])
+    recipe = load_recipe(ROOT / "recipes" / meta["recipe_file"])
     name = args.name or recipe.name
     shipped = ship(run / "model.safetensors", name, args.description, getattr(args, "render_context", None))
     return run, meta, recipe, name, shipped, dynamicnet.load(name)

@@ -11,7 +11,8 @@ from torch import nn
 from .core import AlphaError, DynamicNet, attach
 from .errors import DynamicNetError
 from .inference import Renderer
-from .io.model_file import ModelFileError, load_model, read_metadata, save_model
+from .io.model_file import ModelFileError, read_metadata, save_model
+from .tasks import load_model
 
 __version__ = "0.1.0"
 

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 import dynamicnet
-from dynamicnet.apps import style
 from dynamicnet.cli.main import main
 from dynamicnet.data.images import read_image
+from dynamicnet.tasks.style import model as style
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 import dynamicnet
-from dynamicnet.apps import style
 from dynamicnet.core import AlphaError, DynamicNet
 from dynamicnet.networks.blocks import ConvTuningBlock
+from dynamicnet.tasks.style import model as style
 
 
 class CountingBlock(nn.Module):

@@ -11,10 +11,10 @@ import onnx
 import pytest
 import torch
 
-from dynamicnet.apps import style
 from dynamicnet.errors import DynamicNetError
 from dynamicnet.export import ExportError, alpha_input_names, export_onnx
 from dynamicnet.io.model_file import save_model
+from dynamicnet.tasks.style import model as style
 
 ort = pytest.importorskip("onnxruntime")
 

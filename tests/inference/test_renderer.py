@@ -138,7 +138,7 @@ def test_threads_share_one_renderer(make_model, make_image):
 
 
 def test_blocks_on_nested_submodules_are_not_cached_away(make_image):
-    from dynamicnet.apps import style
+    from dynamicnet.tasks.style import model as style
 
     config = style.default_config()
     config["blocks"] = {"b0": {"at": "res1.conv2", "channels": 128}, "b1": {"at": "res3", "channels": 128}}

@@ -9,8 +9,8 @@ import torch
 from safetensors.torch import save_file
 
 import dynamicnet
-from dynamicnet.apps import style
 from dynamicnet.io.model_file import ModelFileError
+from dynamicnet.tasks.style import model as style
 
 
 def test_round_trip_is_exact_and_in_eval_mode(tmp_path):

@@ -71,7 +71,7 @@ def test_upload_renders_at_full_size_matching_the_library(client, model_file):
 
 
 def test_the_fast_network_renders_as_the_library_does(tmp_path):
-    from dynamicnet.apps import style
+    from dynamicnet.tasks.style import model as style
 
     torch.manual_seed(0)
     model = style.build(style.default_config("dual", architecture="fast-transformer")).eval()

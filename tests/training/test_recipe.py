@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dynamicnet.training.recipe import Recipe, RecipeError
+from dynamicnet.tasks import load_recipe
+from dynamicnet.training.recipe import RecipeError
 
 GOOD = """
 name = "ok"
@@ -23,7 +24,7 @@ objective = "a"
 def load(tmp_path, text):
     path = tmp_path / "r.toml"
     path.write_text(text)
-    return Recipe.load(path)
+    return load_recipe(path)
 
 
 def test_defaults_are_filled_in(tmp_path):

@@ -9,9 +9,10 @@ import torch
 from safetensors.torch import load_file
 
 import dynamicnet
-from dynamicnet.apps.style_recipe import StyleTraining
 from dynamicnet.losses.perceptual import StyleLoss
-from dynamicnet.training.recipe import Recipe, RecipeError
+from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.style.training import StyleTraining
+from dynamicnet.training.recipe import RecipeError
 from dynamicnet.training.stages import AlphaDraws
 from dynamicnet.training.trainer import train
 
@@ -33,7 +34,7 @@ def test_draws_cover_the_knob_and_restart_where_they_stopped():
 
 def test_the_loss_is_the_mix_of_both_ends_at_the_drawn_alpha(recipe_factory):
     path = recipe_factory(tune_extra='alpha = "across"\n')
-    training = StyleTraining(Recipe.load(path), torch.device("cpu"))
+    training = StyleTraining(load_recipe(path), torch.device("cpu"))
     stage = training.stages()[1]
     assert stage.objective["trained_across_alpha_from"] == "o0"
     model, batch = training.model.eval(), torch.rand(2, 3, 32, 32)
@@ -70,4 +71,4 @@ def test_training_across_alpha_resumes_exactly(recipe_factory, tmp_path):
 
 def test_only_known_alpha_modes(recipe_factory):
     with pytest.raises(RecipeError, match="alpha"):
-        Recipe.load(recipe_factory(tune_extra='alpha = "middle"\n'))
+        load_recipe(recipe_factory(tune_extra='alpha = "middle"\n'))

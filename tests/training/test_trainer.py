@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 import dynamicnet
-from dynamicnet.apps import style
+from dynamicnet.tasks.style import model as style
 from dynamicnet.training.checkpoint import load_checkpoint
 from dynamicnet.training.recipe import RecipeError
 from dynamicnet.training.trainer import TrainingError, train

@@ -389,16 +389,16 @@ def _alpha_settings(args, model) -> list[tuple[str, object]]:
 
 
 def cmd_evaluate(args) -> int:
-    from ..training.recipe import Recipe
+    from ..tasks import load_recipe
 
     if args.evaluation == "gan":
-        return _evaluate_gan(args, Recipe.load(args.recipe))
+        return _evaluate_gan(args, load_recipe(args.recipe))
     if args.evaluation == "completion":
-        return _evaluate_completion(args, Recipe.load(args.recipe))
-    from ..evaluation.objective_space import Study
+        return _evaluate_completion(args, load_recipe(args.recipe))
+    from ..tasks.style.study import ObjectiveSpaceStudy
 
-    study = Study(
-        Recipe.load(args.recipe),
+    study = ObjectiveSpaceStudy(
+        load_recipe(args.recipe),
         Path(args.photos),
         Path(args.out),
         model=args.model,
@@ -422,7 +422,7 @@ def cmd_evaluate(args) -> int:
 
 
 def _evaluate_gan(args, recipe) -> int:
-    from ..evaluation.gan_study import GanStudy
+    from ..tasks.gan.study import GanStudy
 
     study = GanStudy(
         recipe,
@@ -446,7 +446,7 @@ def _evaluate_gan(args, recipe) -> int:
 
 
 def _evaluate_completion(args, recipe) -> int:
-    from ..evaluation.completion_study import CompletionStudy
+    from ..tasks.completion.study import CompletionStudy
 
     study = CompletionStudy(
         recipe,
@@ -731,12 +731,12 @@ def cmd_complete(args) -> int:
     import torch
 
     from .. import load
-    from ..apps.completion import at_working_scale, complete, training_side
     from ..data.images import atomic_save, read_image, tensor_to_pil, write_image
     from ..data.masks import parse_box, read_mask
     from ..data.sheet import contact_sheet
     from ..devices import resolve_device
     from ..inference.working_point import DEFAULT_GRID, choose_alpha
+    from ..tasks.completion.model import at_working_scale, complete, training_side
     from .alpha_args import alpha_label
 
     device = resolve_device(args.device)
@@ -849,8 +849,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from ..io.model_file import check_model_file
     from ..models import resolve_model
+    from ..tasks import check_model_file
 
     meta = check_model_file(resolve_model(args.model))  # the metadata and the weights' shapes
     if args.json:
@@ -892,7 +892,7 @@ def cmd_info(args) -> int:
 
 def cmd_import_official(args) -> int:
     from ..io.model_file import save_model
-    from ..io.official import import_official
+    from ..tasks.official import import_official
 
     out = Path(args.out)
     if out.suffix != ".safetensors":

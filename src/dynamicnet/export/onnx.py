@@ -2,7 +2,7 @@
 
 One exported file serves every alpha: each alpha value is a float input, every tuning
 block always runs, and its term is ``alpha * psi(z)`` (so alpha = 0 gives the base
-output, up to float rounding). The public :class:`~dynamicnet.apps.style.StyleModel`
+output, up to float rounding). The public :class:`~dynamicnet.tasks.style.model.StyleModel`
 cannot be traced as it is: it pads with Python arithmetic on sizes and resolves alpha
 into Python values; :class:`_Graph` does the same work with tensor operations.
 
@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..apps.style import StyleModel
 from ..core import AlphaLike
 from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
+from ..tasks.style.model import StyleModel
 
 DEFAULT_OPSET = 17
 OPSETS = range(13, 21)  # 20 is the newest the TorchScript exporter writes; tests cover 13, 17 and 20

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,11 @@ def _plain_name(value: object, dots: bool = False) -> bool:
     return isinstance(value, str) and len(value) <= 200 and re.fullmatch(pattern, value) is not None
 
 
-def check_model_file(path: str | Path) -> dict:
+Builders = Mapping[str, Callable[[dict], nn.Module]]
+"""Task name -> the model its metadata describes (``dynamicnet.tasks.BUILDERS``)."""
+
+
+def check_model_file(path: str | Path, builders: Builders) -> dict:
     """The metadata of a model file whose weights match the network it describes; raises
     :class:`ModelFileError` otherwise. Cheap: nothing is allocated for the weights.
 
@@ -139,11 +144,9 @@ def check_model_file(path: str | Path) -> dict:
     names and shapes compared with the file's header, so a crafted file (a huge channel
     count, reshaped weights, a block where none fits) gets a one-line error first.
     """
-    from ..apps import BUILDERS
-
     config = read_metadata(path)
     name = printable(path)
-    builder = BUILDERS.get(config.get("task"))
+    builder = builders.get(config.get("task"))
     if builder is None:
         raise ModelFileError(f"{name}: unknown task {printable(config.get('task'))[:40]!r}")
     try:
@@ -168,15 +171,13 @@ def check_model_file(path: str | Path) -> dict:
     return config
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+def load_model(path: str | Path, builders: Builders, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model from its file (checked by :func:`check_model_file`), in eval mode and
     fp32; its weights must be finite."""
-    from ..apps import BUILDERS
-
-    config = check_model_file(path)
+    config = check_model_file(path, builders)
     name = printable(path)
     try:
-        model = BUILDERS[config["task"]](config)
+        model = builders[config["task"]](config)
         with safe_open(str(path), framework="pt", device="cpu") as fh:
             state = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open has no __iter__
         reference = model.state_dict()

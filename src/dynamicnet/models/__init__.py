@@ -62,20 +62,4 @@ def resolve_model(spec: str | Path) -> Path:
     return path
 
 
-def ship(model_file: str | Path, name: str, description: str, render_context: int | None = None) -> Path:
-    """Copy a trained model into the package as fp16 under ``name`` (for maintainers);
-    ``render_context`` sets a style model's mirrored render context (pixels)."""
-    import torch
-
-    from ..io.model_file import load_model, save_model
-
-    if not is_model_name(name):
-        raise ValueError(f"model names are lower-case words joined by '-', got {name!r}")
-    model = load_model(model_file)
-    model.config = dict(model.config, name=name, description=description)
-    if render_context is not None:
-        model.config["render_context"] = render_context
-    return save_model(model, _folder() / f"{name}.safetensors", dtype=torch.float16)
-
-
-__all__ = ["ShippedModel", "is_model_name", "resolve_model", "ship", "shipped_models", "shipped_path"]
+__all__ = ["ShippedModel", "is_model_name", "resolve_model", "shipped_models", "shipped_path"]

@@ -49,7 +49,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..apps.completion import at_working_scale, complete, training_side
 from ..core import AlphaError
 from ..data.images import (
     ImageReadError,
@@ -66,7 +65,8 @@ from ..errors import DynamicNetError, one_line, printable
 from ..inference import Renderer
 from ..inference.color import preserve_color
 from ..inference.working_point import choose_alpha
-from ..io.model_file import check_model_file, load_model
+from ..tasks import check_model_file, load_model
+from ..tasks.completion.model import at_working_scale, complete, training_side
 
 MAX_UPLOAD_BYTES = 25 * 2**20
 MAX_JSON_BYTES = 16 * 2**20

@@ -30,6 +30,7 @@ from ..devices import resolve_device
 from ..errors import DynamicNetError
 from ..io.model_file import save_model
 from ..perceptual.sources import SOURCES, describe, perceptual_identity
+from ..tasks import TaskTraining, get_task, load_recipe
 from .checkpoint import load_latest, previous_path, remove_stale_temporaries, save_checkpoint
 from .recipe import Recipe
 from .stages import Stage
@@ -96,19 +97,9 @@ def _checkpoint_source(ckpt: dict) -> str | None:
     return source if source in SOURCES else None
 
 
-def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = None):
+def build_task(recipe: Recipe, device: torch.device, perceptual: str | None = None) -> TaskTraining:
     """What a recipe's task trains: model, data and stages (the trainer itself is generic)."""
-    if recipe.task == "gan":
-        from ..apps.gan_recipe import GanTraining
-
-        return GanTraining(recipe, device, perceptual)
-    if recipe.task == "completion":
-        from ..apps.completion_recipe import CompletionTraining
-
-        return CompletionTraining(recipe, device, perceptual)
-    from ..apps.style_recipe import StyleTraining
-
-    return StyleTraining(recipe, device, perceptual)
+    return get_task(recipe.task).training(recipe, device, perceptual)
 
 
 def train(
@@ -129,7 +120,7 @@ def train(
     checkpoint written, as an interruption would; ``resume=True`` continues from it.
     ``perceptual`` overrides the recipe's perceptual weights (a source name or a file).
     """
-    recipe = recipe_path if isinstance(recipe_path, Recipe) else Recipe.load(recipe_path)
+    recipe = recipe_path if isinstance(recipe_path, Recipe) else load_recipe(recipe_path)
     out_dir = Path(out) if out is not None else Path("runs") / recipe.name
     ckpt_path = out_dir / CHECKPOINT
     settings = recipe.data["train"]

@@ -1,0 +1,145 @@
+"""Dynamic image completion: fill a hole, and let alpha move the fill between two objectives.
+
+``model(x, alpha=..., mask=m)`` takes RGB in [0, 1] of any size and a mask (1 = missing)
+and returns the completed image: known pixels are passed through bit for bit, only the
+hole comes from the network. Sides are padded to a multiple of 4 and at least 8 (edge
+pixels, marked known) and cropped back.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...core import AlphaLike, attach, map_tensors
+from ...data.masks import MaskError, check_mask
+from ...networks.blocks import ConvTuningBlock
+from ..base import AppModel
+from .network import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_channels
+
+TASK = "completion"
+ARCHITECTURE = "dilated-completion"
+_MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
+
+
+def default_config(width: int = 32, variant: str = "single") -> dict:
+    """Metadata skeleton of a completion model with three blocks (two middle, one decoder)."""
+    channels = block_channels(width)
+    return {
+        "task": TASK,
+        "architecture": ARCHITECTURE,
+        "width": width,
+        "variant": variant,
+        "sets": ["default"] if variant == "single" else ["high", "low"],
+        "blocks": {
+            name: {"at": path, "channels": channels[path]}
+            for name, path in COMPLETION_INSERTION_POINTS.items()
+        },
+        "block_type": "conv3x3x3",
+        "io": "rgb01 (N, 3, H, W) and mask (N, 1, H, W), 1 = missing, in; rgb01 out",
+    }
+
+
+class CompletionModel(AppModel):
+    """``model(x, alpha=..., mask=m)``: x (N, 3, H, W) RGB in [0, 1], m (N, 1, H, W) or (1, H, W)."""
+
+    task = TASK
+
+    def forward(self, x: Tensor, alpha: AlphaLike = 0.0, mask: Tensor | None = None) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
+            )
+        if mask is None:
+            raise ValueError("completion needs mask=: (N, 1, H, W) with 1 where pixels are missing")
+        h, w = x.shape[-2:]
+        mask = check_mask(mask.to(x.device), h, w)
+        if mask.dim() == 3:
+            mask = mask[None]
+        if mask.shape[0] not in (1, x.shape[0]):
+            raise MaskError(f"{mask.shape[0]} masks for {x.shape[0]} images (give one, or one per image)")
+        dtype = next(self.parameters()).dtype  # fp16/bf16/fp64 images work too; the net runs in its own
+        mask = mask.to(dtype).expand(x.shape[0], 1, h, w)
+        filled = self.fill(x.to(dtype), mask, alpha).to(x.dtype)
+        return torch.where(mask > 0.5, filled, x)
+
+    def fill(self, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        """The network's prediction for every pixel (used inside the hole only); no checks."""
+        h, w = x.shape[-2:]
+        ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
+        inside = torch.cat([(x * 2 - 1) * (1 - mask), mask], dim=1)
+        if ph or pw:
+            inside = F.pad(inside, (0, pw, 0, ph), mode="replicate")
+            inside[:, 3:, h:, :] = 0  # the padding is known (edge copies), not missing
+            inside[:, 3:, :, w:] = 0
+
+            def pad_map(a: Tensor) -> Tensor:  # spatial alpha maps cover the padding too
+                if a.dim() != 4 or tuple(a.shape[-2:]) != (h, w):
+                    return a
+                return F.pad(a.to(x.dtype), (0, pw, 0, ph), mode="replicate")
+
+            alpha = map_tensors(alpha, pad_map)
+        y = torch.tanh(self.net(inside, alpha=alpha)[..., :h, :w])
+        return ((y + 1) / 2).to(x.dtype)
+
+
+def training_side(config: dict) -> int | None:
+    """The shorter side of the images the model was trained on (None if unknown)."""
+    data = (config.get("recipe") or {}).get("data") or {}
+    if "photos" in data:
+        return data.get("resize") or data.get("crop")
+    return data.get("size") if "faces" in data else None
+
+
+def at_working_scale(x: Tensor, mask: Tensor, side: int | None) -> tuple[Tensor, Tensor]:
+    """``x`` (N, 3, H, W) and ``mask`` (N or 1, 1, H, W) shrunk so the shorter side is ``side``
+    (unchanged if already that small). A small pixel is missing if any pixel under it is."""
+    h, w = x.shape[-2:]
+    if side is None or min(h, w) <= side:
+        return x, mask
+    scale = side / min(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    small = F.interpolate(x, size=size, mode="area")
+    return small, (F.interpolate(mask.to(x.dtype), size=size, mode="area") > 0).to(x.dtype)
+
+
+@torch.no_grad()
+def complete(
+    model: CompletionModel, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0, side: int | None = -1
+) -> Tensor:
+    """Complete ``x`` at the model's working scale and paste the fill, enlarged, into the
+    full-size image: the known pixels stay exact at any resolution.
+
+    A completion network only knows the scale it was trained at: a photo at full resolution
+    gives it a hole many times larger than any it saw. ``side`` is the shorter side to work
+    at: -1 (default) for the training scale, None for full resolution.
+    """
+    if mask.dim() == 3:
+        mask = mask[None]
+    side = training_side(model.config) if side == -1 else side
+    small, small_mask = at_working_scale(x, check_mask(mask, *x.shape[-2:]), side)
+    filled = model(small, alpha=alpha, mask=small_mask)
+    if small is x:
+        return filled
+    up = F.interpolate(filled, size=x.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
+    return torch.where(mask.expand_as(x[:, :1]) > 0.5, up, x)
+
+
+def build(config: dict) -> CompletionModel:
+    """A freshly initialised completion model for a metadata dict (see :func:`default_config`)."""
+    if config.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"unsupported completion architecture {config.get('architecture')!r}")
+    at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
+    net = attach(
+        CompletionNet(int(config["width"])),
+        at,
+        ConvTuningBlock,
+        variant=config["variant"],
+        sets=config["sets"],
+    )
+    return CompletionModel(net, copy.deepcopy(config))

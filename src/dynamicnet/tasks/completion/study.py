@@ -1,0 +1,386 @@
+"""Completion study: how much does choosing alpha per image gain, and can it be chosen blind?
+
+On held-out images with known content, the Dynamic-Net's completions over an alpha grid
+are scored by PSNR, SSIM and a perceptual distance. For each metric the study compares:
+
+- the best single alpha for all images (what a user gets without per-image choice);
+- the per-image oracle (best alpha for each image, which needs the ground truth);
+- the ``--auto`` alpha (detail consistency, no ground truth);
+- fixed networks trained for intermediate objectives O_m, with the main stage's budget.
+
+Fixed networks are trained once into ``OUT/cache`` (resumable) and scores are cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import torch
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from torch import Tensor
+from tqdm import tqdm
+
+from ...data.celeba import AlignedFaces, read_face_table
+from ...data.images import ImageReadError, read_image, resize_shorter, tensor_to_pil
+from ...data.masks import draw_mask
+from ...data.sheet import contact_sheet
+from ...evaluation.runs import (
+    EvaluationError,
+    RunCache,
+    digest,
+    file_digest,
+    held_out_files,
+    knob_grid,
+    machine,
+    read_json,
+    shrink_recipe,
+)
+from ...io.atomic import atomic_write
+from ...perceptual import load_perceptual
+from ...training.recipe import Recipe
+from .. import derive_recipe, load_model
+from .objectives import TERMS, CompletionObjective, PerceptualDistance
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the file-only backend
+
+METRICS = {"psnr": "higher", "ssim": "higher", "perceptual": "lower"}
+DEFAULT_M = (0.0, 0.5, 1.0)
+QUICK = {"crop": 32, "batch": 2, "steps": 3, "knob_points": 3, "images": 4, "m": (0.0, 1.0)}
+
+
+@dataclass
+class CompletionStudy:
+    """One completion evaluation of a recipe; :meth:`run` does (or resumes) it all."""
+
+    recipe: Recipe
+    out: Path
+    photos: Path | None = None  # held-out photos (photo recipes); face recipes use the test split
+    model: str | None = None  # an already trained model of this recipe (path or shipped name)
+    m_values: Sequence[float] | None = None
+    knob_points: int | None = None  # default 11
+    images: int | None = None  # at most this many evaluation images; default 60
+    perceptual: str = "auto"  # VGG16 weights of the perceptual distance
+    quick: bool = False
+    progress: bool = True
+    log: Callable[[str], None] = print
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.recipe.task != "completion":
+            raise EvaluationError(
+                f"{self.recipe.path}: this study measures completion recipes, not {self.recipe.task!r}"
+            )
+        if self.quick:
+            if self.model is not None:
+                raise EvaluationError("--quick trains its own tiny model from the recipe: leave out --model")
+            self.recipe = shrink_recipe(self.recipe, QUICK["steps"], crop=QUICK["crop"], batch=QUICK["batch"])
+            self.recipe.data["perceptual"] = self.perceptual  # no download just to check the pipeline
+        defaults = QUICK if self.quick else {"knob_points": 11, "images": 60, "m": DEFAULT_M}
+        self.knob_points = defaults["knob_points"] if self.knob_points is None else self.knob_points
+        self.images = defaults["images"] if self.images is None else self.images
+        m = sorted({float(v) for v in (defaults["m"] if self.m_values is None else self.m_values)})
+        if not m or m[0] != 0.0 or any(not 0 <= v <= 1 for v in m):
+            raise EvaluationError(f"m values must lie in [0, 1] and include 0, got {self.m_values}")
+        self.m_values = m
+        knob_grid(self.knob_points)  # checks it
+        if self.images < 1:
+            raise EvaluationError("--images must be at least 1")
+        d = self.recipe.data
+        if "photos" in d["data"] and self.photos is None:
+            raise EvaluationError(f"{self.recipe.path} trains on photos: give held-out photos with --photos")
+        self.first = CompletionObjective.from_dict(d["objectives"][d["main"]["objective"]], "O_0")
+        tune = d["tune"][0]
+        self.second = CompletionObjective.from_dict(d["objectives"][tune["objective"]], "O_1")
+        self.runs = RunCache(self.out / "cache", self.progress, self.log, self.seconds)
+
+    # --- networks -------------------------------------------------------------------------
+    def _derived(self, name: str, objective: CompletionObjective) -> Recipe:
+        """A one-objective recipe on the same data, network and seed, with the main stage's budget."""
+        d = copy.deepcopy(self.recipe.data)
+        d["name"] = name
+        source = "photos" if "photos" in d["data"] else "faces"
+        d["data"][source] = str(self.recipe.resolve(d["data"][source]).resolve())
+        if d["perceptual"] not in ("auto", "random") and self.recipe.resolve(d["perceptual"]).is_file():
+            d["perceptual"] = str(self.recipe.resolve(d["perceptual"]).resolve())
+        d["objectives"] = {"target": {k: getattr(objective, k) for k in TERMS}}
+        d["main"] = {k: v for k, v in d["main"].items() if k != "init"} | {"objective": "target"}
+        d["tune"] = [{"set": "default", "objective": "target", "steps": 0, "lr": 1e-4}]
+        return derive_recipe(self.recipe, d)
+
+    def dynamic_net(self) -> Path:
+        return self.runs.trained_from(self.recipe, self.model)
+
+    def fixed_net(self, m: float, dynamic: Path) -> Path:
+        if m == 0.0:  # the main network: same objective, data, steps and seed
+            return dynamic
+        recipe = self._derived(f"fixed-m{m:g}", self.first.mix(self.second, m, f"O_{m:g}"))
+        return self.runs.train(f"fixed-m{m:g}", recipe, recipe.hash)
+
+    # --- evaluation images ----------------------------------------------------------------
+    def evaluation_set(self) -> tuple[list[str], Tensor, Tensor]:
+        """Names, images (N, 3, S, S) and masks (N, 1, S, S) of held-out crops at training size."""
+        d = self.recipe.data["data"]
+        rng = np.random.default_rng([self.recipe.data["seed"], 7])
+        names, crops = [], []
+        if "photos" in d:
+            files = held_out_files(self.recipe, self.photos, self.log)
+            size, shorter = d["crop"], d["resize"] or d["crop"]
+            per_photo = max(1, -(-self.images // len(files)))
+            for f in files:
+                try:
+                    img = resize_shorter(tensor_to_pil(read_image(f)), shorter)
+                except ImageReadError:
+                    continue
+                w, h = img.size
+                for k in range(per_photo):  # evenly spread along the longer side
+                    t = k / max(1, per_photo - 1) if per_photo > 1 else 0.5
+                    left, top = round((w - size) * t), round((h - size) * t)
+                    crops.append(np.asarray(img.crop((left, top, left + size, top + size)), dtype=np.float32))
+                    names.append(f"{f.name}#{k}")
+        else:
+            table = read_face_table(self.recipe.resolve(d["faces"]))
+            keep = table.split_mask("test" if table.splits is not None else None)
+            files = [table.image_folder / f for f, k in zip(table.files, keep) if k][: self.images]
+            faces = AlignedFaces(files, size=d["size"])
+            for f in files:
+                try:
+                    crops.append(np.asarray(faces.prepare(Image.open(f).convert("RGB")), dtype=np.float32))
+                    names.append(f.name)
+                except OSError:
+                    continue
+        if not crops:
+            raise EvaluationError("no held-out images to evaluate on")
+        names, crops = names[: self.images], crops[: self.images]
+        x = torch.from_numpy(np.stack(crops) / 255.0).permute(0, 3, 1, 2).float()
+        s = x.shape[-1]
+        masks = torch.stack([draw_mask(d["mask"], rng, s, s, d["hole"]) for _ in names])
+        return names, x, masks
+
+    # --- scoring --------------------------------------------------------------------------
+    def knobs(self) -> list[float]:
+        return knob_grid(self.knob_points)
+
+    def run(self) -> dict:
+        names, x, masks = self.evaluation_set()
+        self.out.mkdir(parents=True, exist_ok=True)
+        dynamic = self.dynamic_net()
+        fixed = {m: self.fixed_net(m, dynamic) for m in self.m_values}
+        start = time.perf_counter()
+        vgg, record = load_perceptual(self.perceptual, seed=self.recipe.data["seed"])
+        distance = PerceptualDistance(vgg.eval())
+        scores = self._score(dynamic, fixed, x, masks, distance, record)
+        self.seconds["score"] = round(time.perf_counter() - start, 1)
+        results = summarize(scores, names, self.knobs(), self.m_values)
+        results |= {
+            "recipe": self.recipe.name,
+            "images": len(names),
+            "size": int(x.shape[-1]),
+            "holes": {"mask": self.recipe.data["data"]["mask"], "hole": self.recipe.data["data"]["hole"]},
+            "quick": self.quick,
+            "perceptual": record,
+            "objectives": {"O_0": self.first.to_dict(), "O_1": self.second.to_dict()},
+            "networks": {"dynamic-net": str(dynamic), "fixed": {f"{m:g}": str(p) for m, p in fixed.items()}},
+            "seconds": self.seconds,
+            "machine": machine(),
+        }
+        atomic_write(self.out / "results.json", lambda p: Path(p).write_text(json.dumps(results, indent=2)))
+        write_report(results, self.out, self._pictures(dynamic, x, masks, results))
+        return results
+
+    def _score(self, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
+        """Per-image metrics for every knob position and fixed network, plus the auto criterion."""
+        from ...inference.working_point import CRITERIA
+
+        cache_path = self.out / "scores.json"
+        cache = read_json(cache_path) or {}
+        context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
+        model = load_model(dynamic).eval()
+        jobs = [("dynamic-net", a, dynamic) for a in self.knobs()]
+        jobs += [("fixed", m, path) for m, path in fixed.items()]
+        out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}
+        for method, knob, path in tqdm(jobs, desc="scoring", disable=not self.progress):
+            key = digest(context, method, knob, file_digest(path))
+            if key not in cache or any(c not in cache[key] for c in CRITERIA):
+                net = model if method == "dynamic-net" else load_model(path).eval()
+                alpha = knob if method == "dynamic-net" else 0.0
+                with torch.no_grad():
+                    done = torch.cat(
+                        [net(x[i : i + 8], alpha=alpha, mask=masks[i : i + 8]) for i in range(0, len(x), 8)]
+                    )
+                    perceptual = torch.cat(
+                        [distance(done[i : i + 8], x[i : i + 8]) for i in range(0, len(x), 8)]
+                    )
+                    blind = {name: score(done, masks).tolist() for name, score in CRITERIA.items()}
+                cache[key] = {
+                    "psnr": [psnr(a, b) for a, b in zip(done, x)],
+                    "ssim": [ssim(a, b) for a, b in zip(done, x)],
+                    "perceptual": perceptual.tolist(),
+                    **blind,
+                }
+                atomic_write(cache_path, lambda p: Path(p).write_text(json.dumps(cache)))
+            out[method].append({"knob": knob, **cache[key]})
+        return out
+
+    def _pictures(self, dynamic: Path, x: Tensor, masks: Tensor, results: dict, rows: int = 6) -> Image.Image:
+        """Input with its hole, alpha 0, the auto alpha, alpha 1, ground truth, for a few images."""
+        model = load_model(dynamic).eval()
+        auto = results["per_image"]["auto_alpha"]
+        picked = np.linspace(0, len(x) - 1, min(rows, len(x))).round().astype(int)
+        grid, labels = [], []
+        for i in picked:
+            xi, mi = x[i : i + 1], masks[i : i + 1]
+            with torch.no_grad():
+                outs = [model(xi, alpha=a, mask=mi)[0] for a in (0.0, auto[i], 1.0)]
+            shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
+            grid.append([tensor_to_pil(t) for t in (shown, *outs, xi[0])])
+            labels.append(f"auto {auto[i]:g}")
+        return contact_sheet(
+            grid, ["input", "alpha 0", "auto alpha", "alpha 1", "ground truth"], cell=128, row_labels=labels
+        )
+
+
+def psnr(a: Tensor, b: Tensor) -> float:
+    return float(peak_signal_noise_ratio(b.numpy(), a.clamp(0, 1).numpy(), data_range=1.0))
+
+
+def ssim(a: Tensor, b: Tensor) -> float:
+    return float(structural_similarity(b.numpy(), a.clamp(0, 1).numpy(), channel_axis=0, data_range=1.0))
+
+
+def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequence[float]) -> dict:
+    """Global best alpha, per-image oracle and auto alpha, fixed networks: for every metric."""
+    points = scores["dynamic-net"]
+    picks = {c: np.array([p[c] for p in points]).argmin(axis=0) for c in ("seam", "detail")}  # per image
+    table = {}
+    for metric, better in METRICS.items():
+        values = np.array([p[metric] for p in points])  # (knobs, images)
+        sign = 1.0 if better == "higher" else -1.0
+        means = values.mean(axis=1)
+        best_global = int(np.argmax(sign * means))
+        oracle_index = np.argmax(sign * values, axis=0)
+        columns = np.arange(values.shape[1])
+        table[metric] = {
+            "better": better,
+            "curve": means.tolist(),
+            "alpha_0": float(means[0]),
+            "alpha_1": float(means[-1]),
+            "best_global": {"alpha": knobs[best_global], "value": float(means[best_global])},
+            "oracle": {
+                "value": float(values[oracle_index, columns].mean()),
+                "alphas": [knobs[i] for i in oracle_index],
+            },
+            **{
+                name: _auto_row(values, index, oracle_index, knobs)
+                for name, index in (("auto", picks["seam"]), ("auto_detail", picks["detail"]))
+            },
+            "fixed": {f"{p['knob']:g}": float(np.mean(p[metric])) for p in scores["fixed"]},
+        }
+    return {
+        "knobs": knobs,
+        "m": list(m_values),
+        "table": table,
+        "per_image": {
+            "names": names,
+            "auto_alpha": [knobs[i] for i in picks["seam"]],
+            "auto_detail_alpha": [knobs[i] for i in picks["detail"]],
+        },
+        "points": scores,
+    }
+
+
+def _auto_row(values: np.ndarray, index: np.ndarray, oracle_index: np.ndarray, knobs: list[float]) -> dict:
+    """A blind choice's mean metric and how often it is the oracle's alpha (or within 0.1)."""
+    columns = np.arange(values.shape[1])
+    grid = np.array(knobs)
+    return {
+        "value": float(values[index, columns].mean()),
+        "agrees": float(np.mean(index == oracle_index)),
+        "within_0.1": float(np.mean(np.abs(grid[index] - grid[oracle_index]) <= 0.1 + 1e-9)),
+    }
+
+
+def markdown_table(results: dict) -> str:
+    rows = [
+        "| metric | alpha 0 | alpha 1 | best single alpha | per-image oracle "
+        "| auto: seam (agrees with oracle; within 0.1) | auto: detail | "
+        + " | ".join(f"fixed m={m}" for m in results["table"]["psnr"]["fixed"])
+        + " |",
+        "|---" * (7 + len(results["table"]["psnr"]["fixed"])) + "|",
+    ]
+    for metric, row in results["table"].items():
+        arrow = "higher" if row["better"] == "higher" else "lower"
+        rows.append(
+            f"| {metric} ({arrow} is better) | {row['alpha_0']:.4g} | {row['alpha_1']:.4g} | "
+            f"{row['best_global']['value']:.4g} (alpha {row['best_global']['alpha']:g}) | "
+            f"{row['oracle']['value']:.4g} | "
+            f"{row['auto']['value']:.4g} ({row['auto']['agrees']:.0%}; {row['auto']['within_0.1']:.0%}) | "
+            f"{row['auto_detail']['value']:.4g} ({row['auto_detail']['agrees']:.0%}) | "
+            + " | ".join(f"{v:.4g}" for v in row["fixed"].values())
+            + " |"
+        )
+    return "\n".join(rows)
+
+
+def plot_metrics(results: dict, path: Path) -> Path:
+    """Each metric's mean over alpha, with the fixed networks placed at alpha = m."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, (metric, row) in zip(axes, results["table"].items()):
+        ax.plot(results["knobs"], row["curve"], "o-", ms=3, label="Dynamic-Net over alpha")
+        fixed = row["fixed"]
+        ax.plot(
+            [float(m) for m in fixed],
+            list(fixed.values()),
+            "k*",
+            ms=10,
+            label="fixed network for O_m (at alpha = m)",
+        )
+        ax.axhline(row["oracle"]["value"], color="tab:green", ls="--", lw=1, label="per-image oracle alpha")
+        ax.axhline(row["auto"]["value"], color="tab:orange", ls=":", lw=1.5, label="auto alpha (seam)")
+        ax.axhline(row["auto_detail"]["value"], color="tab:gray", ls=":", lw=1, label="auto alpha (detail)")
+        ax.set_xlabel("alpha (m for fixed networks)")
+        ax.set_title(f"{metric} ({row['better']} is better)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{results['recipe']}: {results['images']} held-out images")
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return path
+
+
+def write_report(results: dict, out: Path, pictures: Image.Image) -> Path:
+    plot_metrics(results, out / "metrics.png")
+    atomic_write(out / "pictures.jpg", lambda p: pictures.save(p, format="JPEG", quality=90))
+    seconds = ", ".join(f"{k} {v / 60:.1f} min" for k, v in results["seconds"].items())
+    holes = f"{results['holes']['mask']} ({results['holes']['hole']:g} of the side)"
+    text = f"""# Completion study: {results["recipe"]}
+
+{results["images"]} held-out images at {results["size"]} px; holes: {holes}; perceptual distance on
+VGG16 features ({results["perceptual"].get("source", "?")} weights).
+Mean over the images. "best single alpha" is the one alpha that is best on average; the
+oracle picks each image's best alpha with the ground truth; auto picks it without, by the
+smallest colour step across the hole's edge (seam, what `--auto` uses) or by matching the
+detail around the hole. The percentages say how often it picked the oracle's alpha.
+
+{markdown_table(results)}
+
+![metrics over alpha](metrics.png)
+
+Input with its hole, alpha 0, the auto alpha, alpha 1 and the ground truth:
+
+![pictures](pictures.jpg)
+
+Machine: {results["machine"]}.
+Time: {seconds}.
+"""
+    atomic_write(out / "report.md", lambda p: Path(p).write_text(text))
+    return out / "report.md"

@@ -1,0 +1,145 @@
+"""Turn a completion recipe into a model, training crops (photos or faces) and stages.
+
+Each stage draws its holes from a seeded counter and, when its objective has an
+adversarial term, trains its own patch discriminator; both live in the stage state,
+so a resumed run sees the same holes and the same discriminator as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from ...data.celeba import AlignedFaces, read_face_table
+from ...data.folder import KeyedImages, RandomCrops, list_images
+from ...data.masks import draw_mask
+from ...training.adversarial import discriminator_update, generator_loss
+from ...training.recipe import Recipe, RecipeError
+from ...training.stages import Stage, recipe_metadata, two_phase_stages
+from ..base import recipe_perceptual, start_from
+from . import model as completion
+from .network import PatchDiscriminator
+from .objectives import CompletionObjective, PerceptualDistance, hole_l1
+
+BETAS = (0.5, 0.999)
+
+
+def training_images(recipe: Recipe) -> tuple[KeyedImages, int]:
+    """The recipe's crops: random crops of a photo folder, or aligned faces. Also the count of
+    non-image files ignored."""
+    data = recipe.data["data"]
+    if "photos" in data:
+        files, ignored = list_images(recipe.resolve(data["photos"]), exclude=data.get("holdout", []))
+        return RandomCrops(files, data["crop"], data["resize"], recipe.data["seed"]), ignored
+    table = read_face_table(recipe.resolve(data["faces"]))
+    keep = table.split_mask(data.get("split"))
+    files = [table.image_folder / f for f, k in zip(table.files, keep) if k]
+    faces = AlignedFaces(files, size=data["size"], flip=data["flip"], seed=recipe.data["seed"])
+    return faces, 0
+
+
+class Holes:
+    """The holes of one stage (a counter, so resuming redraws the same) and, for adversarial
+    objectives, the stage's discriminator and its optimiser."""
+
+    def __init__(self, recipe: Recipe, index: int, objective: CompletionObjective, lr: float, device) -> None:
+        d = recipe.data
+        self.kind, self.fraction = d["data"]["mask"], d["data"]["hole"]
+        self.seed, self.calls = (d["seed"], index), 0
+        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
+        self.net: nn.Module | None = None
+        if objective.adversarial > 0:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(d["seed"] * 1009 + index)
+                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=BETAS)
+
+    def draw(self, n: int, h: int, w: int) -> Tensor:
+        rng = np.random.default_rng([*self.seed, self.calls])
+        self.calls += 1
+        return torch.stack([draw_mask(self.kind, rng, h, w, self.fraction) for _ in range(n)])
+
+    def state_dict(self) -> dict:
+        state: dict = {"calls": self.calls}
+        if self.net is not None:
+            state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.calls = int(state["calls"])
+        if self.net is not None:
+            self.net.load_state_dict(state["net"])
+            self.optimizer.load_state_dict(state["optimizer"])
+
+
+class CompletionTraining:
+    """Everything the generic trainer needs for a completion recipe."""
+
+    ignored = 0
+    diverged_hint = "lower the learning rate or the objectives' adversarial weight"
+
+    def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
+        if dist.is_available() and dist.is_initialized():
+            raise RecipeError(
+                f"{recipe.path}: completion recipes train in one process (run without torchrun)"
+            )
+        self.recipe, self.device = recipe, device
+        d = recipe.data
+        torch.manual_seed(d["seed"])
+        self.model = completion.build(completion.default_config(d["model"]["width"])).to(device)
+        if d["main"].get("init"):
+            start_from(self.model, completion.build, recipe.resolve(d["main"]["init"]), recipe.path)
+        self.objectives = {
+            name: CompletionObjective.from_dict(table, name) for name, table in d["objectives"].items()
+        }
+        used = [self.objectives[s["objective"]] for s in (d["main"], *d["tune"])]
+        self.distance, self.perceptual_record = None, None
+        if any(o.perceptual > 0 for o in used):
+            vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
+            self.distance = PerceptualDistance(vgg.requires_grad_(False))
+        elif perceptual_override is not None:
+            raise RecipeError(f"{recipe.path}: no objective has a perceptual term (drop --perceptual)")
+        self.dataset, self.ignored = training_images(recipe)
+
+    def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
+        objective = self.objectives[table["objective"]]
+        holes = Holes(self.recipe, index, objective, float(table["lr"]), self.device)
+
+        def loss(model: nn.Module, real: Tensor) -> dict[str, Tensor]:
+            mask = holes.draw(real.shape[0], *real.shape[-2:]).to(real.device, real.dtype)
+            done = model(real, alpha=alpha, mask=mask)
+            terms = {"l1": hole_l1(done, real, mask)}
+            total = objective.l1 * terms["l1"]
+            if objective.perceptual > 0:
+                terms["perceptual"] = self.distance(done, real).mean()
+                total = total + objective.perceptual * terms["perceptual"]
+            if holes.net is not None:
+                fake, real_pm = done * 2 - 1, real * 2 - 1
+                terms |= discriminator_update(
+                    holes.net, holes.optimizer, real_pm, fake, holes.real_label, holes.r1
+                )
+                terms["adversarial"] = generator_loss(holes.net, fake)
+                total = total + objective.adversarial * terms["adversarial"]
+            return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
+
+        return Stage(
+            name=name,
+            trainable=trainable,
+            alpha=alpha,
+            loss=loss,
+            steps=table["steps"],
+            lr=float(table["lr"]),
+            objective=objective.to_dict(),
+            state=holes,
+            betas=BETAS,
+        )
+
+    def stages(self) -> list[Stage]:
+        return two_phase_stages(self.recipe, self.model.net, self._stage)
+
+    def metadata(self, stages: list[Stage]) -> dict:
+        data = self.recipe.data["data"]
+        holes = {"mask": data["mask"], "hole": data["hole"]}
+        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record, holes=holes)

@@ -1,0 +1,78 @@
+"""What a Dynamic DCGAN recipe may say: a face folder, an attribute subset per stage, and
+the adversary's settings."""
+
+from __future__ import annotations
+
+from ...training.recipe import (
+    BATCH,
+    BOOL,
+    IDENT,
+    NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    SIDE,
+    STEPS,
+    STR,
+    TRAIN_DEFAULTS,
+    TRAIN_SCHEMA,
+    UNIT,
+    WIDTH,
+    WORKERS,
+    RecipeSpec,
+    one_of,
+)  # fmt: skip
+
+RECIPE = RecipeSpec(
+    task="gan",
+    defaults={  # the paper's DCGAN settings
+        "task": "gan",
+        "seed": 0,
+        "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
+        "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0, "flip": False},
+        # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
+        # A [main] or [[tune]] table may set either for its phase alone.
+        "adversary": {"real_label": 1.0, "r1": 0.0},
+        "train": TRAIN_DEFAULTS,
+    },
+    stage_defaults={
+        "main": {"steps": 1000, "lr": 2e-4},
+        "tune": {"set": "default", "steps": 1000, "lr": 2e-4},
+    },
+    schema={
+        "name": NAME,
+        "task": one_of("gan"),
+        "seed": SEED,
+        "model": {"variant": one_of("single", "dual"), "latent": WIDTH, "ngf": WIDTH, "ndf": WIDTH},
+        "data": {
+            "faces": STR,
+            "split": one_of("train", "val", "test"),
+            "crop": SIDE,
+            "size": one_of(64),
+            "batch": BATCH,
+            "workers": WORKERS,
+            "flip": BOOL,
+        },
+        "adversary": {"real_label": UNIT, "r1": NON_NEGATIVE},
+        "train": TRAIN_SCHEMA,
+        "main": {
+            "subset": STR,
+            "steps": STEPS,
+            "lr": POSITIVE,
+            "init": STR,
+            "real_label": UNIT,
+            "r1": NON_NEGATIVE,
+        },
+        "tune": [
+            {
+                "set": IDENT,
+                "subset": STR,
+                "steps": STEPS,
+                "lr": POSITIVE,
+                "real_label": UNIT,
+                "r1": NON_NEGATIVE,
+            }
+        ],
+    },  # fmt: skip
+    required={"data": ["faces"], "main": ["subset"], "tune": ["subset"]},
+)
