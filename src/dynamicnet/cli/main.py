@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import one_line, printable
+from ..extras import require
 
 EXIT_USAGE = 2
 
@@ -391,6 +392,9 @@ def _alpha_settings(args, model) -> list[tuple[str, object]]:
 def cmd_evaluate(args) -> int:
     from ..tasks import load_recipe
 
+    for module in ("matplotlib", "skimage"):  # asked for before hours of training, not after
+        require(module, "studies", "dynamicnet evaluate")
+
     if args.evaluation == "gan":
         return _evaluate_gan(args, load_recipe(args.recipe))
     if args.evaluation == "completion":
@@ -564,6 +568,8 @@ def cmd_stylize(args) -> int:
     from ..inference.color import preserve_color
     from .alpha_args import alpha_label
 
+    if args.preserve_color == "histogram":
+        require("skimage", "studies", "--preserve-color histogram")
     if not args.images:
         hint = " (put the images before --alpha)" if any(Path(a).is_file() for a in args.alpha or []) else ""
         raise CommandError(f"no input images given{hint}")

@@ -21,6 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import DynamicNetError
+from ..extras import require
 from ..io.atomic import atomic_write
 from .celeba import ATTRIBUTE_FILE, IMAGE_FOLDER, PARTITION_FILE
 from .images import atomic_save
@@ -132,8 +133,8 @@ def sample_face(seed: int, index: int) -> Face:
 
 def _renderer():
     try:
-        import cairosvg
-        import python_avatars as pa
+        cairosvg = require("cairosvg", "faces", "the avatar face set")
+        pa = require("python_avatars", "faces", "the avatar face set")
     except (ImportError, OSError) as err:  # OSError: cairosvg found no cairo library
         raise AvatarError(
             f"cannot draw faces: {err}; install python-avatars and cairosvg (pip) and the cairo "

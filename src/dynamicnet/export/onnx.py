@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import onnx
 import torch
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 
 from ..core import AlphaLike
 from ..errors import DynamicNetError
+from ..extras import require
 from ..io.atomic import atomic_write
 from ..tasks.style.model import StyleModel
 
@@ -150,13 +152,9 @@ def _with_metadata(data: bytes, model: StyleModel, names: list[str]) -> bytes:
     return proto.SerializeToString()
 
 
-def _check(data: bytes, graph: _Graph, names: list[str]) -> list[tuple[str, float]]:
+def _check(ort: ModuleType, data: bytes, graph: _Graph, names: list[str]) -> list[tuple[str, float]]:
     """onnxruntime vs the public PyTorch model on random images: an odd size at alpha 0, and a
     batch of two at random per-block, per-sample alphas in the trained range."""
-    try:
-        import onnxruntime as ort
-    except ImportError as err:
-        raise ExportError("checking the export needs onnxruntime: install it or pass check=False") from err
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # small images; no spinning worker threads beside torch's
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -209,6 +207,12 @@ def export_onnx(
         raise ExportError(f"ONNX export supports style models, not {type(model).__name__}")
     if type(opset) is not int or opset not in OPSETS:
         raise ExportError(f"opset {opset} is not supported; use {OPSETS.start} to {OPSETS.stop - 1}")
+    # before the work: the check needs the [export] extra
+    ort = (
+        require("onnxruntime", "export", "checking an ONNX export (--no-check, or check=False, skips it)")
+        if check
+        else None
+    )
     path = Path(path)
     model = copy.deepcopy(model).float().cpu().eval()  # the caller's model keeps its device and mode
     names = [IMAGE_INPUT, *alpha_input_names(model, shared_alpha)]
@@ -216,7 +220,7 @@ def export_onnx(
         raise ExportError(f"block and set names give clashing input names: {', '.join(names[1:])}")
     graph = _Graph(model, shared_alpha)
     data = _with_metadata(_export_bytes(graph, names, opset), model, names)
-    checks = _check(data, graph, names) if check else []
+    checks = _check(ort, data, graph, names) if ort is not None else []
     worst = max((d for _, d in checks), default=None)
     if worst is not None and not worst <= TOLERANCE:
         raise ExportError(f"the exported graph differs from the PyTorch model by {worst:.3g} (> {TOLERANCE})")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.exposure import match_histograms
 from torch import Tensor
+
+from ..extras import require
 
 METHODS = ("luminance", "histogram")
 
@@ -54,7 +55,7 @@ def preserve_color(stylized: Tensor, photo: Tensor, method: str = "luminance") -
         out = ycbcr_to_rgb(mixed).clamp(0, 1)
     else:
         matched = [
-            match_histograms(
+            require("skimage.exposure", "studies", "the histogram colour method").match_histograms(
                 a.permute(1, 2, 0).cpu().numpy(), b.permute(1, 2, 0).cpu().numpy(), channel_axis=-1
             )
             for a, b in zip(s, p)

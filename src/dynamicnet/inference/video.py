@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import av
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import AlphaError, AlphaLike
 from ..io.atomic import atomic_write
-from ..io.video import VideoError, VideoReader, VideoWriter, container_for, frame_to_array
+from ..io.video import VideoError, VideoReader, VideoWriter, av, container_for, frame_to_array
 from .color import preserve_color
 from .norm import RenderInstanceNorm, outside_statistics
 from .renderer import Renderer

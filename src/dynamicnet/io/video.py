@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from ..errors import DynamicNetError
+from ..extras import require
+
+av = require("av", "video", "reading and writing video")
 
 # output extension -> (FFmpeg muxer, video encoder, audio encoder, audio codecs it can hold as they are)
 _MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3"}

@@ -62,6 +62,7 @@ from ..data.images import (
 from ..data.masks import MaskError, check_mask, mask_values
 from ..data.sheet import tile
 from ..errors import DynamicNetError, one_line, printable
+from ..extras import MissingExtraError, require
 from ..inference import Renderer
 from ..inference.color import preserve_color
 from ..inference.working_point import choose_alpha
@@ -468,7 +469,9 @@ def create_app(
         alpha = request.alpha
         try:
             fast.net.coefficients(alpha)  # a bad alpha is the caller's error: 422, before any work
-        except (AlphaError, ValueError) as err:
+            if request.preserve_color == "histogram":
+                require("skimage", "studies", "the histogram colour method")
+        except (AlphaError, ValueError, MissingExtraError) as err:
             raise HTTPException(422, str(err)) from err
         if request.alpha_map is not None and not (
             isinstance(alpha, (int, float)) or (isinstance(alpha, dict) and fast.net.variant == "multi")

@@ -20,11 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import torch
 from PIL import Image
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import Tensor
 from tqdm import tqdm
 
@@ -43,14 +41,17 @@ from ...evaluation.runs import (
     read_json,
     shrink_recipe,
 )
+from ...extras import require
 from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import derive_recipe, load_model
 from .objectives import TERMS, CompletionObjective, PerceptualDistance
 
+matplotlib = require("matplotlib", "studies", "the completion study")
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the file-only backend
+plt = require("matplotlib.pyplot", "studies", "the completion study")
+_metrics = require("skimage.metrics", "studies", "the completion study")
 
 METRICS = {"psnr": "higher", "ssim": "higher", "perceptual": "lower"}
 DEFAULT_M = (0.0, 0.5, 1.0)
@@ -249,11 +250,13 @@ class CompletionStudy:
 
 
 def psnr(a: Tensor, b: Tensor) -> float:
-    return float(peak_signal_noise_ratio(b.numpy(), a.clamp(0, 1).numpy(), data_range=1.0))
+    return float(_metrics.peak_signal_noise_ratio(b.numpy(), a.clamp(0, 1).numpy(), data_range=1.0))
 
 
 def ssim(a: Tensor, b: Tensor) -> float:
-    return float(structural_similarity(b.numpy(), a.clamp(0, 1).numpy(), channel_axis=0, data_range=1.0))
+    return float(
+        _metrics.structural_similarity(b.numpy(), a.clamp(0, 1).numpy(), channel_axis=0, data_range=1.0)
+    )
 
 
 def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequence[float]) -> dict:

@@ -1,0 +1,33 @@
+"""Optional dependencies. ``pip install dynamicnet`` gives the library, training and the
+command line for images; each extra adds one kind of work:
+
+- ``demo``: the browser demo (FastAPI, uvicorn);
+- ``video``: video files (PyAV);
+- ``faces``: the offline avatar face set (python-avatars, CairoSVG);
+- ``export``: checking ONNX exports with onnxruntime;
+- ``studies``: ``dynamicnet evaluate`` and the histogram colour method (matplotlib,
+  scikit-image);
+- ``all``: every one of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import DynamicNetError
+
+
+class MissingExtraError(DynamicNetError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+def require(module: str, extra: str, what: str) -> ModuleType:
+    """Import ``module``, or say in one line which extra ``what`` needs."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise MissingExtraError(
+            f'{what} needs {package}, which is not installed: pip install "dynamicnet[{extra}]"'
+        ) from None
