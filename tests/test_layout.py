@@ -65,3 +65,10 @@ def test_model_files_and_training_know_no_task():
             reaching = {t for t in targets if t.startswith("dynamicnet.tasks")}
             allowed = set() if not name.startswith("dynamicnet.training.trainer") else {"dynamicnet.tasks"}
             assert reaching <= allowed, f"{name} imports {sorted(reaching - allowed)}"
+
+
+def test_each_command_is_a_thin_module():
+    """One module per command under cli/, each parsing its options and calling the library."""
+    for path in sorted((SRC / "dynamicnet" / "cli").glob("*.py")):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines < 200, f"{path.name} has {lines} lines"
