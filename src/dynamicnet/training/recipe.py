@@ -97,7 +97,8 @@ class RecipeSpec:
     ``tune``) fill each stage table; ``schema`` holds a check for every key (``None``: the
     task parses that table itself), and a key missing from it is an error, so that a typo
     never falls back to a default; ``required`` names the keys each table must give;
-    ``check(data, where)`` is the task's own consistency check, run last.
+    ``check(data, where)`` is the task's own consistency check, run last. The keys every
+    recipe has (``name``, ``task``, ``seed``, ``[train]``) come with every spec.
     """
 
     task: str
@@ -109,12 +110,14 @@ class RecipeSpec:
 
     def parse(self, raw: dict, path: str | Path) -> Recipe:
         """A validated recipe from TOML content (or a derived copy of a recipe's data)."""
-        recipe = Recipe(_merge(self.defaults, raw), Path(path))
+        defaults = {"task": self.task, "seed": 0, "train": TRAIN_DEFAULTS, **self.defaults}
+        recipe = Recipe(_merge(defaults, raw), Path(path))
         self.validate(recipe.data, str(path))
         return recipe
 
     def validate(self, d: dict, where: str) -> None:
-        _check_table(d, self.schema, where, "")
+        every = {"name": NAME, "task": one_of(self.task), "seed": SEED, "train": TRAIN_SCHEMA}
+        _check_table(d, {**every, **self.schema}, where, "")
         if "main" not in d:
             raise RecipeError(f"{where}: needs a [main] table (phase 1)")
         if not d.get("tune"):

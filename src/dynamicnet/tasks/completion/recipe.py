@@ -7,16 +7,12 @@ from ...training.recipe import (
     BATCH,
     BOOL,
     IDENT,
-    NAME,
     NON_NEGATIVE,
     POSITIVE,
-    SEED,
     SIDE,
     STEPS,
     STR,
     STR_LIST,
-    TRAIN_DEFAULTS,
-    TRAIN_SCHEMA,
     UNIT,
     WIDTH,
     WORKERS,
@@ -39,8 +35,6 @@ def _check(d: dict, where: str) -> None:
 RECIPE = RecipeSpec(
     task="completion",
     defaults={
-        "task": "completion",
-        "seed": 0,
         "perceptual": "auto",  # loaded only when an objective weighs the perceptual term
         "model": {"variant": "single", "width": 32, "ndf": 64},
         "data": {
@@ -54,16 +48,12 @@ RECIPE = RecipeSpec(
             "size": 64,
         },
         "adversary": {"real_label": 1.0, "r1": 0.0},
-        "train": TRAIN_DEFAULTS,
     },  # fmt: skip
     stage_defaults={
         "main": {"steps": 1000, "lr": 2e-4},
         "tune": {"set": "default", "steps": 1000, "lr": 1e-4},
     },
     schema={
-        "name": NAME,
-        "task": one_of("completion"),
-        "seed": SEED,
         "perceptual": STR,
         "model": {"variant": one_of("single"), "width": WIDTH, "ndf": WIDTH},
         "data": {
@@ -81,7 +71,6 @@ RECIPE = RecipeSpec(
             "hole": UNIT,
         },
         "adversary": {"real_label": UNIT, "r1": NON_NEGATIVE},
-        "train": TRAIN_SCHEMA,
         "objectives": None,  # checked by the objective parser (objectives.CompletionObjective)
         "main": {"objective": STR, "steps": STEPS, "lr": POSITIVE, "init": STR},
         "tune": [{"set": IDENT, "objective": STR, "steps": STEPS, "lr": POSITIVE}],

@@ -7,15 +7,11 @@ from ...training.recipe import (
     BATCH,
     BOOL,
     IDENT,
-    NAME,
     NON_NEGATIVE,
     POSITIVE,
-    SEED,
     SIDE,
     STEPS,
     STR,
-    TRAIN_DEFAULTS,
-    TRAIN_SCHEMA,
     UNIT,
     WIDTH,
     WORKERS,
@@ -26,23 +22,17 @@ from ...training.recipe import (
 RECIPE = RecipeSpec(
     task="gan",
     defaults={  # the paper's DCGAN settings
-        "task": "gan",
-        "seed": 0,
         "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
         "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0, "flip": False},
         # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
         # A [main] or [[tune]] table may set either for its phase alone.
         "adversary": {"real_label": 1.0, "r1": 0.0},
-        "train": TRAIN_DEFAULTS,
     },
     stage_defaults={
         "main": {"steps": 1000, "lr": 2e-4},
         "tune": {"set": "default", "steps": 1000, "lr": 2e-4},
     },
     schema={
-        "name": NAME,
-        "task": one_of("gan"),
-        "seed": SEED,
         "model": {"variant": one_of("single", "dual"), "latent": WIDTH, "ngf": WIDTH, "ndf": WIDTH},
         "data": {
             "faces": STR,
@@ -54,7 +44,6 @@ RECIPE = RecipeSpec(
             "flip": BOOL,
         },
         "adversary": {"real_label": UNIT, "r1": NON_NEGATIVE},
-        "train": TRAIN_SCHEMA,
         "main": {
             "subset": STR,
             "steps": STEPS,

@@ -6,15 +6,11 @@ from __future__ import annotations
 from ...training.recipe import (
     BATCH,
     IDENT,
-    NAME,
     POSITIVE,
-    SEED,
     SIDE,
     STEPS,
     STR,
     STR_LIST,
-    TRAIN_DEFAULTS,
-    TRAIN_SCHEMA,
     WORKERS,
     RecipeSpec,
     check_objectives,
@@ -35,23 +31,17 @@ def _check(d: dict, where: str) -> None:
 RECIPE = RecipeSpec(
     task="style",
     defaults={
-        "task": "style",
-        "seed": 0,
         "perceptual": "auto",
         # [model] architecture ("johnson") and [data] context (0) have no defaults here, so that
         # recipes written before them keep their hash (run caches and resumes are keyed by it)
         "model": {"variant": "single"},
         "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
-        "train": TRAIN_DEFAULTS,
     },
     stage_defaults={
         "main": {"steps": 1000, "lr": 1e-3},
         "tune": {"set": "default", "steps": 1000, "lr": 1e-4},
     },
     schema={
-        "name": NAME,
-        "task": one_of("style"),
-        "seed": SEED,
         "perceptual": STR,
         "model": {
             "variant": one_of("single", "dual", "multi"),
@@ -67,7 +57,6 @@ RECIPE = RecipeSpec(
             "holdout": STR_LIST,
             "context": whole(0, 256),
         },
-        "train": TRAIN_SCHEMA,
         "objectives": None,  # checked by the objective parser (losses.perceptual.StyleObjective)
         "main": {"objective": STR, "steps": STEPS, "lr": POSITIVE, "init": STR},
         # alpha: "end" trains the blocks at their set's unit alpha only (the paper); "across"
