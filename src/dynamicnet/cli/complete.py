@@ -6,15 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import printable
-from .common import (
-    CommandError,
-    add_device,
-    add_max_megapixels,
-    alpha_settings,
-    finite,
-    load_for,
-    max_pixels,
-)  # fmt: skip
+from .common import CommandError, add_device, add_max_megapixels, alpha_settings, finite, load_for, max_pixels
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (
-    CommandError,
-    add_no_progress,
-)  # fmt: skip
+from .common import CommandError, add_no_progress
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

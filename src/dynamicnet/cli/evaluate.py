@@ -6,9 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..extras import require
-from .common import (
-    add_no_progress,
-)  # fmt: skip
+from .common import add_no_progress
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

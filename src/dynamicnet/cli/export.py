@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import printable
-from .common import (
-    output_file,
-)  # fmt: skip
+from .common import output_file
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -6,14 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import printable
-from .common import (
-    CommandError,
-    add_device,
-    alpha_settings,
-    finite,
-    load_for,
-    output_file,
-)  # fmt: skip
+from .common import CommandError, add_device, alpha_settings, finite, load_for, output_file
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import (
-    CommandError,
-)  # fmt: skip
+from .common import CommandError
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -26,7 +26,7 @@ from . import (
     stylize_video,
     train,
     weights,
-)  # fmt: skip
+)
 from .common import EXIT_USAGE, CommandError, Parser, protect_negative_numbers
 
 COMMANDS = (

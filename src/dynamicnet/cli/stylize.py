@@ -17,7 +17,7 @@ from .common import (
     finite,
     load_for,
     max_pixels,
-)  # fmt: skip
+)
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -7,13 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import printable
-from .common import (
-    CommandError,
-    add_device,
-    add_no_progress,
-    add_preserve_color,
-    load_for,
-)  # fmt: skip
+from .common import CommandError, add_device, add_no_progress, add_preserve_color, load_for
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (
-    add_device,
-    add_no_progress,
-)  # fmt: skip
+from .common import add_device, add_no_progress
 
 
 def register(verbs: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ from ...training.recipe import (
     check_resize,
     one_of,
     optional,
-)  # fmt: skip
+)
 
 
 def _check(d: dict, where: str) -> None:

@@ -17,7 +17,7 @@ from ...training.recipe import (
     WORKERS,
     RecipeSpec,
     one_of,
-)  # fmt: skip
+)
 
 RECIPE = RecipeSpec(
     task="gan",

@@ -18,7 +18,7 @@ from ...training.recipe import (
     one_of,
     optional,
     whole,
-)  # fmt: skip
+)
 
 TUNE_ALPHA_MODES = ("end", "across")
 
