@@ -15,18 +15,14 @@ from pathlib import Path
 import pytest
 
 OPTIONAL = [
-    "fastapi", "starlette", "uvicorn", "multipart", "av", "cairosvg", "python_avatars", "onnxruntime",
-    "matplotlib", "skimage", "scipy",
+    "fastapi", "starlette", "uvicorn", "multipart", "python_multipart", "av", "cairosvg", "python_avatars",
+    "onnxruntime", "matplotlib", "skimage", "scipy",
 ]  # fmt: skip
 
 _BLOCK = f"""
 import sys
-class _NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {OPTIONAL!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}")
-        return None
-sys.meta_path.insert(0, _NotInstalled())
+for name in {OPTIONAL!r}:
+    sys.modules[name] = None  # import fails and importlib.util.find_spec says None, as when not installed
 """
 
 
@@ -45,17 +41,22 @@ def test_the_library_loads_and_stylizes_without_extras(tmp_path, photo_dir):
         net = dynamicnet.load("starry-level")
         y = dynamicnet.Renderer(net)(torch.rand(3, 40, 48), alpha=0.5)
         assert y.shape == (3, 40, 48)
-        photo = sorted(__import__("pathlib").Path({str(photo_dir)!r}).iterdir())[0]
+        photo = sorted(__import__("pathlib").Path({str(photo_dir)!r}).glob("*.jpg"))[0]
         code = main(["stylize", str(photo), "--model", "starry-level", "--alpha", "0.5", "--out", "out",
                      "--no-progress"])
         assert code == 0, code
-        print("fine", sorted(m for m in sys.modules if m.split(".")[0] in {OPTIONAL!r}))
+        assert main(["complete", str(photo), "--box", "8,8,16,16", "-m", "photo-fill", "-o", "filled"]) == 0
+        assert main(["generate", "faces-male-to-female", "--n", "2", "--alpha", "1", "-o", "faces"]) == 0
+        assert main(["info", "starry-level"]) == 0
+        loaded = [m for m, v in sys.modules.items() if v is not None and m.split(".")[0] in {OPTIONAL!r}]
+        print("fine", sorted(loaded))
         """,
         tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fine []" in done.stdout
     assert len(list((tmp_path / "out").iterdir())) == 1
+    assert len(list((tmp_path / "filled").iterdir())) == 3 and (tmp_path / "faces").is_dir()
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,21 @@ class MissingExtraError(DynamicNetError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 
 
+PIP_NAMES = {
+    "skimage": "scikit-image",
+    "python_multipart": "python-multipart",
+    "python_avatars": "python-avatars",
+}
+"""Import names that differ from the name pip installs."""
+
+
 def require(module: str, extra: str, what: str) -> ModuleType:
     """Import ``module``, or say in one line which extra ``what`` needs."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        package = module.split(".")[0]
+        top = module.split(".")[0]
         raise MissingExtraError(
-            f'{what} needs {package}, which is not installed: pip install "dynamicnet[{extra}]"'
+            f"{what} needs {PIP_NAMES.get(top, top)}, which is not installed: "
+            f'pip install "dynamicnet[{extra}]" (in a checkout: pip install -e ".[{extra}]")'
         ) from None

@@ -11,7 +11,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("demo", help="the browser demo: pick a photo and a model, drag alpha")
     p.set_defaults(run=run)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument(
         "--model", "-m", action="append", metavar="M", help="serve these models (default: shipped)"
     )

@@ -15,7 +15,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
     export = p.add_subparsers(dest="export_format", metavar="FORMAT", required=True)
     p = export.add_parser("onnx", help="ONNX graph with alpha as inputs (see docs/onnx.md)")
-    p.add_argument("model", help="model file (.safetensors)")
+    p.add_argument("model", help="style model file (.safetensors) or shipped name")
     p.add_argument("--out", "-o", required=True, help="output file (.onnx)")
     p.add_argument(
         "--shared-alpha",

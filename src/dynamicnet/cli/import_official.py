@@ -14,7 +14,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(run=run)
     p.add_argument("checkpoint", help="the authors' .pth file")
-    p.add_argument("--variant", choices=["normal", "dual", "dcgan"], required=True)
+    p.add_argument(
+        "--variant", choices=["normal", "dual", "dcgan"], required=True,
+        help="the checkpoint's network: normal or dual style transfer, or the DCGAN",
+    )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output model file (.safetensors)")
 
 

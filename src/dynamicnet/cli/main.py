@@ -30,8 +30,8 @@ from . import (
 from .common import EXIT_USAGE, CommandError, Parser, protect_negative_numbers
 
 COMMANDS = (
-    train, stylize, stylize_video, complete, info, demo, import_official, weights, export, evaluate, data,
-    generate,
+    train, stylize, stylize_video, complete, generate, info, demo, export, evaluate, weights, data,
+    import_official,
 )  # fmt: skip
 """In the order ``dynamicnet --help`` lists them; each has ``register(verbs)``."""
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import printable
+from ..extras import require
 from .common import CommandError, add_device, add_no_progress, add_preserve_color, load_for
 
 
@@ -48,6 +49,8 @@ def run(args) -> int:
     from ..io.paths import regular_file
     from .alpha_args import parse_keyframes
 
+    if args.preserve_color == "histogram":
+        require("skimage", "studies", "--preserve-color histogram")
     if args.video is None:
         hint = " (put the video before --alpha)" if any(Path(a).is_file() for a in args.alpha) else ""
         raise CommandError(f"no input video given{hint}")

@@ -132,13 +132,12 @@ def sample_face(seed: int, index: int) -> Face:
 
 
 def _renderer():
+    pa = require("python_avatars", "faces", "the avatar face set")
     try:
         cairosvg = require("cairosvg", "faces", "the avatar face set")
-        pa = require("python_avatars", "faces", "the avatar face set")
-    except (ImportError, OSError) as err:  # OSError: cairosvg found no cairo library
+    except OSError as err:  # cairosvg is installed but found no cairo library
         raise AvatarError(
-            f"cannot draw faces: {err}; install python-avatars and cairosvg (pip) and the cairo "
-            "library (apt install libcairo2)"
+            f"cannot draw faces: {err}; install the cairo library (apt install libcairo2)"
         ) from err
     return pa, cairosvg
 
