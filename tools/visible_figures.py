@@ -1,6 +1,6 @@
 """The knob span and border figure of style models on your photos (the numbers in the model cards).
 
-    python tools/visible_figures.py starry-level wave-dual --photos ../shared/data/photos \\
+    python tools/visible_figures.py starry-level starry-to-wave --photos ../shared/data/photos \\
         --only gcompris-eiffel-tower.jpg lomiri-forest-stream.jpg --side 768
 
 For each model: the two ends of the knob apart, each end's distance from the photo,
