@@ -30,6 +30,12 @@ PIP_NAMES = {
 """Import names that differ from the name pip installs."""
 
 
+def pyplot(what: str) -> ModuleType:
+    """matplotlib's pyplot on its file-only backend (studies write figures, never show them)."""
+    require("matplotlib", "studies", what).use("Agg")
+    return require("matplotlib.pyplot", "studies", what)
+
+
 def require(module: str, extra: str, what: str) -> ModuleType:
     """Import ``module``, or say in one line which extra ``what`` needs."""
     try:

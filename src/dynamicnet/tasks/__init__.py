@@ -24,26 +24,23 @@ TASKS: dict[str, Task] = {task.name: task for task in (STYLE, GAN, COMPLETION)}
 BUILDERS = {name: task.build for name, task in TASKS.items()}
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, where: str | Path = "recipe") -> Task:
     """The registered task called ``name``; a recipe error names the known ones otherwise."""
     if name not in TASKS:
-        raise RecipeError(f"'task' must be one of {', '.join(map(repr, TASKS))}, got {name!r}")
+        raise RecipeError(f"{where}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {name!r}")
     return TASKS[name]
 
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file with its task's spec (``task`` defaults to style)."""
     raw = read_recipe_file(path)
-    name = raw.get("task", "style")
-    if name not in TASKS:
-        raise RecipeError(f"{path}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {name!r}")
-    return TASKS[name].recipe.parse(raw, path)
+    return get_task(raw.get("task", "style"), path).recipe.parse(raw, path)
 
 
 def derive_recipe(recipe: Recipe, data: dict) -> Recipe:
     """A recipe made from another's data (a study's fixed network, a shorter run), validated
     like a file; paths stay relative to the original recipe."""
-    return get_task(data.get("task", "style")).recipe.parse(data, recipe.path)
+    return get_task(data.get("task", "style"), recipe.path).recipe.parse(data, recipe.path)
 
 
 def check_model_file(path: str | Path) -> dict:

@@ -94,13 +94,11 @@ def start_from(
     where = f"{recipe_path}: {'[model]' if whole else '[main]'} init"
     try:
         task = read_metadata(path).get("task")
-        if task != model.task:
-            raise RecipeError(f"{where}: {path} is a {task!r} model, not a {model.task!r} one")
-        source = load_model(path, {model.task: build})
-    except RecipeError:
-        raise
+        source = load_model(path, {model.task: build}) if task == model.task else None
     except DynamicNetError as err:
         raise RecipeError(f"{where}: {err}") from err
+    if source is None:
+        raise RecipeError(f"{where}: {path} is a {task!r} model, not a {model.task!r} one")
     if whole and source.set_names != model.set_names:
         raise RecipeError(
             f"{where}: {path} has the block sets {source.set_names}, this recipe {model.set_names}"

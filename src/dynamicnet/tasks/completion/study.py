@@ -41,16 +41,14 @@ from ...evaluation.runs import (
     read_json,
     shrink_recipe,
 )
-from ...extras import require
+from ...extras import pyplot, require
 from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import derive_recipe, load_model
 from .objectives import TERMS, CompletionObjective, PerceptualDistance
 
-matplotlib = require("matplotlib", "studies", "the completion study")
-matplotlib.use("Agg")
-plt = require("matplotlib.pyplot", "studies", "the completion study")
+plt = pyplot("the completion study")
 _metrics = require("skimage.metrics", "studies", "the completion study")
 
 METRICS = {"psnr": "higher", "ssim": "higher", "perceptual": "lower"}

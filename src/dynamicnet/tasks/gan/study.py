@@ -44,7 +44,7 @@ from ...evaluation.runs import (
     shrink_recipe,
     write_json,
 )
-from ...extras import require
+from ...extras import pyplot
 from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
@@ -281,9 +281,7 @@ class Generators:
 # --- report -----------------------------------------------------------------------------------
 def plot_study(results: dict, path: Path) -> Path:
     """Left: attribute rate over alpha. Middle and right: KID to real faces of each subset."""
-    matplotlib = require("matplotlib", "studies", "plotting a study")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot", "studies", "plotting a study")
+    plt = pyplot("plotting a study")
 
     points, real, subsets = results["points"], results["real"], results["subsets"]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), layout="constrained")

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ...data.images import atomic_save, tensor_to_pil
 from ...data.sheet import contact_sheet
-from ...extras import require
+from ...extras import pyplot
 from ...io.atomic import atomic_write
 from .knobs import METHODS, KnobMethods, fixed_output
 
@@ -37,9 +37,7 @@ def markdown_table(results: dict) -> str:
 def plot_objective_plane(results: dict, path: Path) -> Path:
     """Left: the plane (O_0, O_1), curves for the knob methods, stars for fixed networks.
     Right: the raw terms, content loss against the style loss of O_1's target."""
-    matplotlib = require("matplotlib", "studies", "plotting a study")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot", "studies", "plotting a study")
+    plt = pyplot("plotting a study")
 
     points = results["points"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
@@ -72,9 +70,7 @@ def plot_alpha_map(studies: dict[str, dict], path: Path) -> Path:
     ``studies`` maps a label to a study's results; with one study every method is drawn,
     with several only the Dynamic-Net of each (their training modes side by side).
     """
-    matplotlib = require("matplotlib", "studies", "plotting a study")
-    matplotlib.use("Agg")
-    plt = require("matplotlib.pyplot", "studies", "plotting a study")
+    plt = pyplot("plotting a study")
 
     fig, ax = plt.subplots(figsize=(5.2, 4.4), layout="constrained")
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, label="knob = m")
