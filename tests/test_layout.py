@@ -67,8 +67,33 @@ def test_model_files_and_training_know_no_task():
             assert reaching <= allowed, f"{name} imports {sorted(reaching - allowed)}"
 
 
+def test_front_ends_name_no_task():
+    """cli/ and server/ reach tasks through the registry only: a new task changes neither.
+    (``tasks.official`` is not a task: it converts the authors' checkpoints.)"""
+    graph = _imports()
+    allowed = {"dynamicnet.tasks", "dynamicnet.tasks.official"}
+    for name, targets in graph.items():
+        if name.startswith(("dynamicnet.cli", "dynamicnet.server")):
+            reaching = {t for t in targets if t.startswith("dynamicnet.tasks")}
+            assert reaching <= allowed, f"{name} imports {sorted(reaching - allowed)}"
+
+
+def test_tasks_never_import_their_front_ends():
+    """A task's commands and web view import the registry; the task itself must not import them."""
+    graph = _imports()
+    for name, targets in graph.items():
+        if name.startswith("dynamicnet.tasks") and ".commands" not in name and not name.endswith(".web"):
+            front = {t for t in targets if ".commands" in t or t.endswith(".web")}
+            assert not front, f"{name} imports {sorted(front)}"
+
+
 def test_each_command_is_a_thin_module():
-    """One module per command under cli/, each parsing its options and calling the library."""
-    for path in sorted((SRC / "dynamicnet" / "cli").glob("*.py")):
+    """One module per command (under cli/, or a task's commands/), each parsing its options
+    and calling the library."""
+    paths = [
+        *(SRC / "dynamicnet" / "cli").glob("*.py"),
+        *(SRC / "dynamicnet" / "tasks").glob("*/commands/*.py"),
+    ]
+    for path in sorted(paths):
         lines = path.read_text(encoding="utf-8").count("\n")
         assert lines < 200, f"{path.name} has {lines} lines"

@@ -209,7 +209,10 @@ def test_negative_alphas_need_no_equals_sign(capsys, dual_file, photo, tmp_path)
         (["--device", "cuda:7"], "device"),
         (["--device", "toaster"], "unknown device"),
         (["--max-side", "0"], "--max-side must be positive"),
-        (["--nonsense"], "unrecognized arguments"),
+        (
+            ["--nonsense"],
+            "dynamicnet stylize: error: unrecognized arguments: --nonsense (see dynamicnet stylize --help)",
+        ),
     ],
 )
 def test_option_errors_are_one_line(capsys, model_file, photo, tmp_path, args, message):

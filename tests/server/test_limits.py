@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from dynamicnet.server import app as server
-from dynamicnet.server import create_app
+from dynamicnet.server import context, create_app
 
 LOCAL = "http://127.0.0.1"
 
@@ -130,13 +130,13 @@ def test_any_decoder_failure_is_a_422(client, monkeypatch):
 
 
 def test_uploads_are_decoded_off_the_event_loop(tiny_model_file, monkeypatch):
-    slow_decode = server.open_rgb8
+    slow_decode = context.open_rgb8
 
     def slow(*args, **kwargs):
         time.sleep(1.0)
         return slow_decode(*args, **kwargs)
 
-    monkeypatch.setattr(server, "open_rgb8", slow)
+    monkeypatch.setattr(context, "open_rgb8", slow)
     with TestClient(create_app({"tiny": tiny_model_file}, max_concurrent=4), base_url=LOCAL) as client:
         files = {"file": ("a.png", _png(16, 16), "image/png")}
         uploads = [threading.Thread(target=client.post, args=("/api/images",), kwargs={"files": files})
@@ -156,7 +156,7 @@ def test_downloads_stay_inside_the_memory_budget(tiny_model_file, monkeypatch):
     """Every image-sized buffer of a request is made inside one of ``max_concurrent`` slots."""
     inside, peak = 0, 0
     lock = threading.Lock()
-    real_png = server._png
+    real_png = server.png
 
     def counted(image):
         nonlocal inside, peak
@@ -170,7 +170,7 @@ def test_downloads_stay_inside_the_memory_budget(tiny_model_file, monkeypatch):
             with lock:
                 inside -= 1
 
-    monkeypatch.setattr(server, "_png", counted)
+    monkeypatch.setattr(server, "png", counted)
     with TestClient(create_app({"tiny": tiny_model_file}, max_concurrent=2), base_url=LOCAL) as client:
         key = client.post("/api/images", files={"file": ("a.png", _png(64, 48), "image/png")}).json()["id"]
         threads = [threading.Thread(target=client.get, args=(f"/api/images/{key}",)) for _ in range(8)]

@@ -100,7 +100,7 @@ def alpha_settings(args, model) -> list[tuple[str, object]]:
         settings.append((spec, value))
     low, high = model.alpha_range
     for spec, value in settings:
-        model.net.coefficients(value)  # raises AlphaError for unknown names or wrong counts
+        model.net.check_alpha(value)
         values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
         if any(not low <= v <= high for v in values):
             print(
@@ -111,11 +111,16 @@ def alpha_settings(args, model) -> list[tuple[str, object]]:
     return settings
 
 
-def load_for(task: str, spec: str, device, what: str):
-    """A model for a command that serves one task, or a one-line error naming its task."""
-    from .. import load
+def load_for(spec: str, device, task: str, build, what: str):
+    """A model for a command of one task (``build`` rebuilds that task's models), or a one-line
+    error naming the model's own task: the command never needs the other tasks."""
+    from ..io.model_file import load_model, read_metadata
+    from ..models import resolve_model
 
-    model = load(spec, device=device)
-    if getattr(model, "task", None) != task:
-        raise CommandError(f"{spec}: a {model.task!r} model, not {what} (see 'dynamicnet models')")
-    return model
+    path = resolve_model(spec)
+    theirs = read_metadata(path).get("task")
+    if theirs != task:
+        raise CommandError(
+            f"{printable(spec)}: a {printable(str(theirs))!r} model, not {what} (see 'dynamicnet models')"
+        )
+    return load_model(path, {task: build}, device)

@@ -1,5 +1,7 @@
-"""The ``dynamicnet`` command. Each verb is one module of this package, a thin layer over
-the library: it parses its options and calls the functions the server calls too.
+"""The ``dynamicnet`` command. Each verb is one module, a thin layer over the library: it
+parses its options and calls the functions the server calls too. The verbs every model
+shares live in this package; a task's own verbs (``stylize``, ``generate``, ``complete``) in
+its folder's ``commands`` (see ``dynamicnet.tasks``).
 
 Errors a user can cause (bad paths, damaged images, wrong alpha, unreadable models)
 print one line on stderr and exit with status 2, leaving no partial output files.
@@ -13,27 +15,19 @@ import sys
 
 from ..data.images import ImageTooLargeError
 from ..errors import DynamicNetError, one_line, printable
-from . import (
-    complete,
-    data,
-    demo,
-    evaluate,
-    export,
-    generate,
-    import_official,
-    info,
-    stylize,
-    stylize_video,
-    train,
-    weights,
-)
+from ..tasks import TASKS, front_end
+from . import data, demo, evaluate, import_official, info, train, weights
 from .common import EXIT_USAGE, CommandError, Parser, protect_negative_numbers
 
-COMMANDS = (
-    train, stylize, stylize_video, complete, generate, info, demo, export, evaluate, weights, data,
-    import_official,
-)  # fmt: skip
-"""In the order ``dynamicnet --help`` lists them; each has ``register(verbs)``."""
+COMMANDS = (train, info, demo, evaluate, weights, data, import_official)
+"""The commands every model shares, in the order ``dynamicnet --help`` lists them; each task's
+own (``stylize``, ``generate``, ...) come after ``train``. Each has ``register(verbs)``."""
+
+
+def task_commands() -> list:
+    """The verbs the registered tasks bring (their ``commands`` front end's ``COMMANDS``)."""
+    fronts = (front_end(task, "commands") for task in TASKS.values())
+    return [command for front in fronts if front is not None for command in front.COMMANDS]
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -43,7 +37,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
-    for command in COMMANDS:
+    first, *rest = COMMANDS
+    for command in (first, *task_commands(), *rest):
         command.register(verbs)
     return parser
 
@@ -53,9 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("PIL").addHandler(logging.NullHandler())
     parser = get_args_parser()
     try:
-        args = parser.parse_args(protect_negative_numbers(sys.argv[1:] if argv is None else list(argv)))
+        args, unknown = parser.parse_known_args(
+            protect_negative_numbers(sys.argv[1:] if argv is None else list(argv))
+        )
     except SystemExit as exit_:  # --help, or a usage error already printed as one line
         return exit_.code
+    if unknown:  # named with the verb they were given to, whose --help lists what it takes
+        prog = f"dynamicnet {args.verb}" if args.verb else "dynamicnet"
+        given = printable(" ".join(a.strip() for a in unknown))[:200]
+        print(f"{prog}: error: unrecognized arguments: {given} (see {prog} --help)", file=sys.stderr)
+        return EXIT_USAGE
     if args.version:
         from .. import __version__
 

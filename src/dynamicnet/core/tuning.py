@@ -166,6 +166,12 @@ class DynamicNet(nn.Module):
     def coefficients(self, alpha: AlphaLike) -> dict[str, dict[str, Coefficient]]:
         return alpha_mod.resolve(alpha, variant=self.variant, sets=self.set_names, blocks=self.block_names)
 
+    def check_alpha(self, *alphas: AlphaLike) -> None:
+        """Raise :class:`AlphaError` for an alpha this network cannot take (unknown names,
+        wrong counts, non-finite values): callers check before any work, not midway."""
+        for alpha in alphas:
+            self.coefficients(alpha)
+
     def forward(self, *inputs, alpha: AlphaLike = 0.0, **kwargs):
         with self.tuned(alpha):
             return self.base(*inputs, **kwargs)

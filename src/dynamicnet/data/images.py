@@ -191,3 +191,14 @@ def write_image(x: Tensor, path: str | Path) -> None:
     fmt = Path(path).suffix.lower()
     extra = {"quality": 95} if fmt in (".jpg", ".jpeg") else {}
     atomic_save(tensor_to_pil(x), path, **extra)
+
+
+def check_rgb_batch(x: Tensor, shapes: str = "(N, 3, H, W)") -> None:
+    """Models take (N, 3, H, W) floating-point RGB in [0, 1]: a clear error otherwise, not
+    a shape mismatch deep inside the network."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"expected a torch.Tensor image, got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected RGB images of shape {shapes}, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)")

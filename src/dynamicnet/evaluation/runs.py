@@ -24,7 +24,6 @@ from ..errors import DynamicNetError
 from ..io.atomic import atomic_write
 from ..io.model_file import read_metadata
 from ..perceptual.sources import sha256_of
-from ..tasks import derive_recipe
 from ..training.recipe import Recipe
 from ..training.trainer import train
 
@@ -101,7 +100,7 @@ def shrink_recipe(recipe: Recipe, steps: int, **data: object) -> Recipe:
     d["data"].update(data)
     for stage in (d["main"], *d["tune"]):
         stage["steps"] = min(stage["steps"], steps)
-    return derive_recipe(recipe, d)
+    return recipe.derive(d)
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""Fast inference for style models: the path the command line and the demo render through.
+"""Fast inference for image-to-image models: the path the command line and the demo render
+style models through. It knows no task: any model whose ``net`` is a DynamicNet and which
+has ``prepare(x, alpha)`` (the network's input, alpha to match, the size to crop back to)
+and ``finish(y, exact, size)`` (the network's output back to an image) renders through it;
+the style model is one today.
 
 Three things make it fast. The network runs in bf16 with channels-last tensors where the
 hardware has fast bf16 (AMX or AVX512-BF16 CPUs, CUDA GPUs). The layers before the first
@@ -23,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import AlphaError, AlphaLike, DynamicNet, map_tensors
+from ..data.images import check_rgb_batch
 from ..devices import resolve_device
 from .norm import swap_instance_norms
 from .precision import resolve_precision
@@ -99,7 +104,10 @@ class Renderer:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if not (hasattr(model, "prepare") and hasattr(model, "finish") and isinstance(model.net, DynamicNet)):
-            raise TypeError("Renderer needs an image model with prepare/finish, such as a style model")
+            raise TypeError(
+                "Renderer needs an image-to-image model with prepare/finish (a style model); "
+                f"a {getattr(model, 'task', type(model).__name__)!r} model has none"
+            )
         for name, value, least in (("max_pixels", max_pixels, 1), ("keep_bytes", keep_bytes, 1),
                                    ("tile", tile, 8), ("cache_bytes", cache_bytes, 0)):  # fmt: skip
             if not isinstance(value, int) or value < least:
@@ -141,7 +149,7 @@ class Renderer:
     def render(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         single = isinstance(x, Tensor) and x.dim() == 3
         x = self._check(x.unsqueeze(0) if single else x)
-        self.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
+        self.net.check_alpha(alpha)
         with torch.inference_mode():
             exact, alpha, size = self.model.prepare(x, map_tensors(alpha, lambda a: a.to(self.device)))
             inside = exact.to(self._dtype, memory_format=self._format)
@@ -157,8 +165,7 @@ class Renderer:
     def sweep(self, x: Tensor, alphas: Sequence[AlphaLike]) -> list[Tensor]:
         """One render per alpha; below ``max_pixels`` the layers before the first block run
         once for all (when their output fits in ``cache_bytes``)."""
-        for alpha in alphas:
-            self.net.coefficients(alpha)
+        self.net.check_alpha(*alphas)
         return [self.render(x, a) for a in alphas]
 
     def keyframes(
@@ -181,14 +188,7 @@ class Renderer:
 
     # --- internals ---------------------------------------------------------------------
     def _check(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise ValueError(f"expected a torch.Tensor image, got {type(x).__name__}")
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images of shape (N, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise ValueError(
-                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
-            )
+        check_rgb_batch(x, "(N, 3, H, W) or (3, H, W)")
         return x.to(self.device, torch.float32)
 
     def _whole(self, inside: Tensor, alpha: AlphaLike) -> Tensor:

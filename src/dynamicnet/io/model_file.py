@@ -133,7 +133,7 @@ def _plain_name(value: object, dots: bool = False) -> bool:
 
 
 Builders = Mapping[str, Callable[[dict], nn.Module]]
-"""Task name -> the model its metadata describes (``dynamicnet.tasks.BUILDERS``)."""
+"""Task name -> the model its metadata describes (``dynamicnet.tasks.builders()``)."""
 
 
 def check_model_file(path: str | Path, builders: Builders) -> dict:

@@ -7,7 +7,9 @@ and recipes find it by name.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -21,7 +23,11 @@ from .gan import TASK as GAN
 from .style import TASK as STYLE
 
 TASKS: dict[str, Task] = {task.name: task for task in (STYLE, GAN, COMPLETION)}
-BUILDERS = {name: task.build for name, task in TASKS.items()}
+
+
+def builders() -> dict:
+    """Task name -> the function that rebuilds its models from a file's metadata."""
+    return {name: task.build for name, task in TASKS.items()}
 
 
 def get_task(name: str, where: str | Path = "recipe") -> Task:
@@ -37,23 +43,30 @@ def load_recipe(path: str | Path) -> Recipe:
     return get_task(raw.get("task", "style"), path).recipe.parse(raw, path)
 
 
-def derive_recipe(recipe: Recipe, data: dict) -> Recipe:
-    """A recipe made from another's data (a study's fixed network, a shorter run), validated
-    like a file; paths stay relative to the original recipe."""
-    return get_task(data.get("task", "style"), recipe.path).recipe.parse(data, recipe.path)
+def front_end(task: Task, part: str) -> ModuleType | None:
+    """A task's front end (``commands`` or ``web``), imported on first use; None if the task
+    has none. The front ends import the rest of the library (studies, the trainer, this
+    registry), so only the command line and the server import them."""
+    name = f"{task.package}.{part}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name == name:
+            return None
+        raise
 
 
 def check_model_file(path: str | Path) -> dict:
     """The metadata of a model file whose weights fit the network it describes (cheap)."""
-    return _check_model_file(path, BUILDERS)
+    return _check_model_file(path, builders())
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild any task's model from its file, in eval mode and fp32."""
-    return _load_model(path, BUILDERS, device)
+    return _load_model(path, builders(), device)
 
 
 __all__ = [
-    "BUILDERS", "TASKS", "AppModel", "Task", "TaskTraining", "check_model_file", "derive_recipe",
-    "get_task", "load_model", "load_recipe",
+    "TASKS", "AppModel", "Task", "TaskTraining", "builders", "check_model_file", "front_end", "get_task",
+    "load_model", "load_recipe",
 ]  # fmt: skip

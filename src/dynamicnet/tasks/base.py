@@ -3,6 +3,12 @@
 A task (style transfer, a GAN, image completion) is one folder under ``tasks/`` holding
 its networks, model, recipe spec, training and studies; :class:`Task` is the one object
 through which model files, training and the command line reach it.
+
+A task's front ends are optional modules of its folder that the task itself never imports:
+``commands`` (its command-line verbs in ``COMMANDS`` and its studies under ``dynamicnet
+evaluate`` in ``STUDIES``, each a module with ``register(parsers)``) and ``web`` (its view
+in the demo). The command line and the server find them through the registry
+(``dynamicnet.tasks.front_end``), so they name no task and nothing imports in a cycle.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class Task:
     """One task, as the registry (``dynamicnet.tasks``) lists it."""
 
     name: str
+    package: str  # the task's folder as a module name; its front ends are found beside it
     summary: str  # one line for listings
     build: Callable[[dict], AppModel]  # the model a file's metadata describes, fresh weights
     recipe: RecipeSpec

@@ -3,59 +3,65 @@
 Paths inside a recipe are relative to the recipe file, so a recipe works from any
 working directory. The recipe's hash guards ``--resume`` against a changed recipe.
 
-This module knows no task: each task describes its recipes with a :class:`RecipeSpec`
-(defaults, the schema of every key, its own checks), built from the checks below, and
-``dynamicnet.tasks.load_recipe`` picks the spec by the recipe's ``task``.
+Each task describes its recipes as a pydantic model (:class:`RecipeModel`, made of
+:class:`Table` s) with the bounded types below, and a :class:`RecipeSpec` pairs that model
+with the task's own consistency checks; ``dynamicnet.tasks.load_recipe`` picks the spec by
+the recipe's ``task``. Unknown keys, wrong types and out-of-range values are one-line
+errors naming the file and the key: a typo never falls back to a default. This module
+knows no task.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import math
-import re
 import tomllib
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 from ..io.paths import regular_file
 
-TRAIN_DEFAULTS = {"precision": "fp32", "checkpoint_every": 100, "log_every": 10, "fp16_weights": False}
-
-
-# What each key may hold: a check and a description used in error messages. Every number is
-# bounded, so that an absurd value is refused here and not after minutes of work.
-Check = tuple[Callable[[Any], bool], str]
-
-
-def whole(low: int, high: int, description: str | None = None) -> Check:
-    return (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
-        description or f"a whole number from {low} to {high:,}",
-    )
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def one_of(*options: Any) -> Check:
-    return (lambda v: v in options, "one of " + ", ".join(map(repr, options)))
-
-
-def optional(check: Check) -> Check:
-    return (lambda v: v is None or check[0](v), check[1])
-
-
 MAX_RECIPE_BYTES = 2**20
 MAX_STEPS = 10**8
 MAX_STEP_PIXELS = 2**28
 """batch x crop x crop at most (268 M pixels: batch 256 of 1024 px crops)."""
+
+
+class RecipeError(DynamicNetError, ValueError):
+    """A recipe that is missing something or contradicts itself."""
+
+
+# --- the values a key may hold: every number is bounded, so that an absurd value is refused
+# here and not after minutes of work; each description is what an error message says ---------
+def whole(low: int, high: int, description: str | None = None) -> Any:
+    return Annotated[
+        int, Field(ge=low, le=high, description=description or f"a whole number from {low} to {high:,}")
+    ]
+
+
+def _identifier(value: str) -> str:
+    if not value.isidentifier() or value in RESERVED_NAMES:
+        raise ValueError("not an identifier")
+    return value
+
+
+def one_of(*options: Any) -> Any:
+    return Annotated[Literal[options], Field(description="one of " + ", ".join(map(repr, options)))]
+
+
+def optional(kind: Any) -> Any:
+    """``kind`` or nothing (TOML has no null: "nothing" is a key left out, or a default)."""
+    described = next(m.description for m in typing.get_args(kind)[1:] if getattr(m, "description", None))
+    return Annotated[kind | None, Field(description=described)]
+
+
 STEPS = whole(0, MAX_STEPS)
 EVERY = whole(1, MAX_STEPS)
 SEED = whole(0, 2**32 - 1)
@@ -63,72 +69,85 @@ SIDE = whole(8, 8192, "a side in pixels from 8 to 8192")
 BATCH = whole(1, 4096)
 WORKERS = whole(0, 64)
 WIDTH = whole(1, 2048, "a channel count from 1 to 2048")
-POSITIVE: Check = (lambda v: _number(v) and 0 < v <= 10, "a number in (0, 10]")
-NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0, "a finite number >= 0")
-UNIT: Check = (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]")
-STR: Check = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
-BOOL: Check = (lambda v: isinstance(v, bool), "true or false")
-STR_LIST: Check = (
-    lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v),
-    "a list of strings",
-)
-NAME: Check = (
-    lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v),
-    "a plain name",
-)
-IDENT: Check = (
-    lambda v: isinstance(v, str) and v.isidentifier() and v not in RESERVED_NAMES,
-    "an identifier",
-)
-TRAIN_SCHEMA = {
-    "precision": one_of("fp32", "bf16"), "checkpoint_every": EVERY, "log_every": EVERY, "fp16_weights": BOOL,
-}  # fmt: skip
+POSITIVE = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False, description="a number in (0, 10]")]
+NON_NEGATIVE = Annotated[float, Field(ge=0, allow_inf_nan=False, description="a finite number >= 0")]
+UNIT = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False, description="a number in (0, 1]")]
+STR = Annotated[str, Field(min_length=1, description="a non-empty string")]
+BOOL = Annotated[bool, Field(description="true or false")]
+STR_LIST = Annotated[list[Annotated[str, Field(min_length=1)]], Field(description="a list of strings")]
+NAME = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="a plain name")]
+IDENT = Annotated[str, AfterValidator(_identifier), Field(description="an identifier")]
 
 
-class RecipeError(DynamicNetError, ValueError):
-    """A recipe that is missing something or contradicts itself."""
+def absent(**options: Any) -> Any:
+    """The default of a key that stays out of the recipe's data, and so of its hash, unless
+    given: run caches and resumes are keyed by the hash, and keys added to the format later
+    must not change the hash of recipes written before them."""
+    return Field(None, json_schema_extra={"absent_when_unset": True}, **options)
+
+
+class Table(BaseModel):
+    """A table of a recipe: no unknown keys, no conversions (2.7 is not a step count)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TrainTable(Table):
+    precision: one_of("fp32", "bf16") = "fp32"
+    checkpoint_every: EVERY = 100
+    log_every: EVERY = 10
+    fp16_weights: BOOL = False
+
+
+class StageTable(Table):
+    """What every ``[main]`` and ``[[tune]]`` table has; a task's stage tables add their
+    objective and set their default steps and learning rate."""
+
+    steps: STEPS = 1000
+    lr: POSITIVE = 1e-3
+
+
+class TuneTable(StageTable):
+    set: IDENT = "default"
+
+
+class RecipeModel(Table):
+    """The keys every recipe has. A task's recipe model adds its tables (``model`` with a
+    ``variant``, ``data`` with ``crop``, ``batch`` and ``workers``: the trainer reads them)
+    and gives ``main`` and ``tune`` its own stage tables."""
+
+    name: optional(NAME) = absent()
+    task: str
+    seed: SEED = 0
+    train: TrainTable = Field(default_factory=TrainTable)
+    main: StageTable
+    tune: Annotated[list[TuneTable], Field(min_length=1)]
 
 
 @dataclass(frozen=True)
 class RecipeSpec:
-    """What one task's recipes may say.
+    """What one task's recipes may say: ``model`` validates them, then ``check(data, where)``,
+    the task's own consistency check, runs on the validated data."""
 
-    ``defaults`` fill what a recipe leaves out; ``stage_defaults`` (keys ``main`` and
-    ``tune``) fill each stage table; ``schema`` holds a check for every key (``None``: the
-    task parses that table itself), and a key missing from it is an error, so that a typo
-    never falls back to a default; ``required`` names the keys each table must give;
-    ``check(data, where)`` is the task's own consistency check, run last. The keys every
-    recipe has (``name``, ``task``, ``seed``, ``[train]``) come with every spec.
-    """
-
-    task: str
-    defaults: dict[str, Any]
-    stage_defaults: dict[str, dict[str, Any]]
-    schema: dict[str, Any]
-    required: dict[str, list[str]]
+    model: type[RecipeModel]
     check: Callable[[dict, str], None] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.model.model_fields["task"].default
 
     def parse(self, raw: dict, path: str | Path) -> Recipe:
         """A validated recipe from TOML content (or a derived copy of a recipe's data)."""
-        defaults = {"task": self.task, "seed": 0, "train": TRAIN_DEFAULTS, **self.defaults}
-        recipe = Recipe(_merge(defaults, raw), Path(path))
-        self.validate(recipe.data, str(path))
+        where = str(path)
+        try:
+            config = self.model.model_validate({"task": self.task, **raw})
+        except ValidationError as err:
+            raise RecipeError(f"{where}: {_explain(err, self.model)}") from None
+        recipe = Recipe(plain(config), Path(path), config, self)
+        self.validate(recipe.data, where)
         return recipe
 
     def validate(self, d: dict, where: str) -> None:
-        every = {"name": NAME, "task": one_of(self.task), "seed": SEED, "train": TRAIN_SCHEMA}
-        _check_table(d, {**every, **self.schema}, where, "")
-        if "main" not in d:
-            raise RecipeError(f"{where}: needs a [main] table (phase 1)")
-        if not d.get("tune"):
-            raise RecipeError(f"{where}: needs at least one [[tune]] table (phase 2)")
-        d["main"] = {**self.stage_defaults["main"], **d["main"]}
-        d["tune"] = [{**self.stage_defaults["tune"], **t} for t in d["tune"]]
-        for table, keys in self.required.items():
-            for entry in d[table] if isinstance(d[table], list) else [d[table]]:
-                for key in keys:
-                    if key not in entry:
-                        raise RecipeError(f"{where}: [{table}] needs '{key}'")
         data = d["data"]
         if data["batch"] * data["crop"] ** 2 > MAX_STEP_PIXELS:
             raise RecipeError(
@@ -145,6 +164,79 @@ class RecipeSpec:
             raise RecipeError(f"{where}: a dual recipe tunes the sets 'high' and 'low'")
         if self.check is not None:
             self.check(d, where)
+
+
+def plain(table: BaseModel) -> dict:
+    """A validated table as plain data: every key with its default, but the keys marked
+    :func:`absent` only where the recipe gives them."""
+    out = {}
+    for name, field in type(table).model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if extra.get("absent_when_unset") and name not in table.model_fields_set:
+            continue
+        out[name] = _plain_value(getattr(table, name))
+    return out
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return plain(value)
+    if isinstance(value, list):
+        return [_plain_value(v) for v in value]
+    return value
+
+
+def _explain(err: ValidationError, model: type[BaseModel]) -> str:
+    """The first problem in the words of a recipe: which key, what it must be, what it got."""
+    error = err.errors()[0]
+    keys = [part for part in error["loc"] if isinstance(part, str)]
+    tables, field = _walk(model, keys)
+    keys = keys[: len(tables)]  # the parts that name keys (pydantic adds type tags for unions)
+    path, table = ".".join(keys), ".".join(keys[:-1])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = ", ".join(tables[-1].model_fields) if len(tables) > 0 else ""
+        return f"unknown key '{keys[-1]}' in [{table or 'top level'}] (known: {known})"
+    if kind == "missing":
+        if path == "main":
+            return "needs a [main] table (phase 1)"
+        if path == "tune":
+            return "needs at least one [[tune]] table (phase 2)"
+        return f"[{table}] needs '{keys[-1]}'" if table else f"needs a [{path}] table"
+    if path == "tune" and kind in ("list_type", "too_short"):
+        if kind == "too_short":
+            return "needs at least one [[tune]] table (phase 2)"
+        return "[[tune]] must be a list of tables (write [[tune]], not [tune])"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"'{path}' must be a table"
+    description = field.description if field is not None and field.description else "valid"
+    return f"'{path}' must be {description}, got {error.get('input')!r}"
+
+
+def _walk(model: type[BaseModel], keys: list[str]) -> tuple[list[type[BaseModel]], Any]:
+    """The tables along ``keys`` (the table holding each key) and the last key's field."""
+    tables: list[type[BaseModel]] = []
+    field, current = None, model
+    for key in keys:
+        if current is None or key not in current.model_fields:
+            if current is not None and len(tables) == len(keys) - 1:
+                tables.append(current)  # an unknown key: its table
+            break
+        tables.append(current)
+        field = current.model_fields[key]
+        current = _table_in(field.annotation)
+    return tables, field
+
+
+def _table_in(annotation: Any) -> type[BaseModel] | None:
+    """The table class inside ``Table``, ``list[Table]`` or ``Table | None``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _table_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def check_objectives(d: dict, where: str) -> None:
@@ -175,22 +267,20 @@ def read_recipe_file(path: str | Path) -> dict:
         raise RecipeError(f"{path}: not valid TOML ({err})") from err
 
 
-def _merge(defaults: dict, given: dict) -> dict:
-    out = copy.deepcopy(defaults)
-    for key, value in given.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 @dataclass
 class Recipe:
-    """A parsed recipe: ``data`` is the TOML content merged over its task's defaults."""
+    """A validated recipe: ``config`` is the task's recipe model, ``data`` the same as plain
+    data (what model files record and the hash is made of)."""
 
     data: dict
     path: Path
+    config: RecipeModel
+    spec: RecipeSpec
+
+    def derive(self, data: dict) -> Recipe:
+        """A recipe made from a changed copy of this one's data (a study's fixed network, a
+        shorter run), validated like a file; paths stay relative to this recipe's file."""
+        return self.spec.parse(data, self.path)
 
     @property
     def name(self) -> str:
@@ -220,29 +310,3 @@ class Recipe:
     @property
     def tune_sets(self) -> list[str]:
         return [t["set"] for t in self.data["tune"]]
-
-
-def _check_table(value: Any, schema: Any, where: str, path: str) -> None:
-    """Unknown keys and wrong types are errors: a typo must not silently fall back to a default."""
-    if schema is None:
-        return
-    if isinstance(schema, list):
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise RecipeError(
-                f"{where}: [[{path}]] must be a list of tables (write [[{path}]], not [{path}])"
-            )
-        for entry in value:
-            _check_table(entry, schema[0], where, path)
-        return
-    if isinstance(schema, dict):
-        if not isinstance(value, dict):
-            raise RecipeError(f"{where}: '{path}' must be a table")
-        for key, item in value.items():
-            if key not in schema:
-                known = ", ".join(schema)
-                raise RecipeError(f"{where}: unknown key '{key}' in [{path or 'top level'}] (known: {known})")
-            _check_table(item, schema[key], where, f"{path}.{key}" if path else key)
-        return
-    check, description = schema
-    if not check(value):
-        raise RecipeError(f"{where}: '{path}' must be {description}, got {value!r}")

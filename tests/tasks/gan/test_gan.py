@@ -91,6 +91,33 @@ def test_generate_writes_faces_sheet_and_animation(trained, tmp_path, capsys):
     assert main(["generate", str(trained), "--n", "0", "--out", str(out)]) == 2
     assert main(["generate", "starry-level", "--out", str(out)]) == 2
     assert "not a GAN" in capsys.readouterr().err
+    # --model, as every other command takes it, gives the same faces; the model given twice is an error
+    again = tmp_path / "again"
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                str(trained),
+                "--n",
+                "5",
+                "--seed",
+                "1",
+                "--alpha",
+                "0",
+                "--out",
+                str(again),
+            ]
+        )
+        == 0
+    )
+    assert (again / "alpha=0" / "seed1_0002.png").read_bytes() == (
+        out / "alpha=0" / "seed1_0002.png"
+    ).read_bytes()
+    capsys.readouterr()
+    assert main(["generate", str(trained), "-m", str(trained), "--out", str(again)]) == 2
+    assert main(["generate", "--out", str(again)]) == 2
+    assert capsys.readouterr().err.count("give the GAN model once") == 2
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from .training import CompletionTraining
 
 TASK = Task(
     name=model.TASK,
+    package=__name__,
     summary="image completion: from a smooth, faithful fill to a sharper, textured one",
     build=model.build,
     recipe=RECIPE,

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...core import AlphaLike, attach, map_tensors
+from ...data.images import check_rgb_batch
 from ...data.masks import MaskError, check_mask
 from ...networks.blocks import ConvTuningBlock
 from ..base import AppModel
@@ -49,12 +50,7 @@ class CompletionModel(AppModel):
     task = TASK
 
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0, mask: Tensor | None = None) -> Tensor:
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise ValueError(
-                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
-            )
+        check_rgb_batch(x)
         if mask is None:
             raise ValueError("completion needs mask=: (N, 1, H, W) with 1 where pixels are missing")
         h, w = x.shape[-2:]

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
 from ...training.recipe import (
     BATCH,
     BOOL,
-    IDENT,
     NON_NEGATIVE,
     POSITIVE,
     SIDE,
@@ -17,12 +20,67 @@ from ...training.recipe import (
     WIDTH,
     WORKERS,
     RecipeError,
+    RecipeModel,
     RecipeSpec,
+    StageTable,
+    Table,
+    TuneTable,
+    absent,
     check_objectives,
     check_resize,
     one_of,
     optional,
 )
+
+
+class CompletionModelTable(Table):
+    variant: one_of("single") = "single"
+    width: WIDTH = 32
+    ndf: WIDTH = 64
+
+
+class CompletionDataTable(Table):
+    photos: optional(STR) = absent()  # a photo folder, or
+    faces: optional(STR) = absent()  # aligned faces in CelebA's layout
+    split: optional(one_of("train", "val", "test")) = absent()
+    crop: SIDE = 128
+    resize: optional(SIDE) = None
+    size: SIDE = 64
+    batch: BATCH = 8
+    workers: WORKERS = 0
+    holdout: optional(STR_LIST) = absent()
+    flip: BOOL = False
+    mask: one_of("centre", "box", "free") = "centre"
+    hole: UNIT = 0.5
+
+
+class AdversaryTable(Table):
+    real_label: UNIT = 1.0
+    r1: NON_NEGATIVE = 0.0
+
+
+class CompletionMain(StageTable):
+    objective: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 2e-4
+    init: optional(STR) = absent()
+
+
+class CompletionTune(TuneTable):
+    objective: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 1e-4
+
+
+class CompletionRecipe(RecipeModel):
+    task: Literal["completion"] = "completion"
+    perceptual: STR = "auto"  # loaded only when an objective weighs the perceptual term
+    model: CompletionModelTable = Field(default_factory=CompletionModelTable)
+    data: CompletionDataTable = Field(default_factory=CompletionDataTable)
+    adversary: AdversaryTable = Field(default_factory=AdversaryTable)
+    objectives: Any = absent()  # checked by the objective parser (objectives.CompletionObjective)
+    main: CompletionMain
+    tune: Annotated[list[CompletionTune], Field(min_length=1)]
 
 
 def _check(d: dict, where: str) -> None:
@@ -32,49 +90,4 @@ def _check(d: dict, where: str) -> None:
     check_resize(d, where)
 
 
-RECIPE = RecipeSpec(
-    task="completion",
-    defaults={
-        "perceptual": "auto",  # loaded only when an objective weighs the perceptual term
-        "model": {"variant": "single", "width": 32, "ndf": 64},
-        "data": {
-            "crop": 128,
-            "resize": None,
-            "batch": 8,
-            "workers": 0,
-            "mask": "centre",
-            "hole": 0.5,
-            "flip": False,
-            "size": 64,
-        },
-        "adversary": {"real_label": 1.0, "r1": 0.0},
-    },  # fmt: skip
-    stage_defaults={
-        "main": {"steps": 1000, "lr": 2e-4},
-        "tune": {"set": "default", "steps": 1000, "lr": 1e-4},
-    },
-    schema={
-        "perceptual": STR,
-        "model": {"variant": one_of("single"), "width": WIDTH, "ndf": WIDTH},
-        "data": {
-            "photos": STR,
-            "faces": STR,
-            "split": one_of("train", "val", "test"),
-            "crop": SIDE,
-            "resize": optional(SIDE),
-            "size": SIDE,
-            "batch": BATCH,
-            "workers": WORKERS,
-            "holdout": STR_LIST,
-            "flip": BOOL,
-            "mask": one_of("centre", "box", "free"),
-            "hole": UNIT,
-        },
-        "adversary": {"real_label": UNIT, "r1": NON_NEGATIVE},
-        "objectives": None,  # checked by the objective parser (objectives.CompletionObjective)
-        "main": {"objective": STR, "steps": STEPS, "lr": POSITIVE, "init": STR},
-        "tune": [{"set": IDENT, "objective": STR, "steps": STEPS, "lr": POSITIVE}],
-    },  # fmt: skip
-    required={"main": ["objective"], "tune": ["objective"]},
-    check=_check,
-)
+RECIPE = RecipeSpec(CompletionRecipe, _check)

@@ -45,7 +45,7 @@ from ...extras import pyplot, require
 from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
-from .. import derive_recipe, load_model
+from .. import load_model
 from .objectives import TERMS, CompletionObjective, PerceptualDistance
 
 plt = pyplot("the completion study")
@@ -113,7 +113,7 @@ class CompletionStudy:
         d["objectives"] = {"target": {k: getattr(objective, k) for k in TERMS}}
         d["main"] = {k: v for k, v in d["main"].items() if k != "init"} | {"objective": "target"}
         d["tune"] = [{"set": "default", "objective": "target", "steps": 0, "lr": 1e-4}]
-        return derive_recipe(self.recipe, d)
+        return self.recipe.derive(d)
 
     def dynamic_net(self) -> Path:
         return self.runs.trained_from(self.recipe, self.model)

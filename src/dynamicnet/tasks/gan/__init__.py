@@ -7,6 +7,7 @@ from .training import GanTraining
 
 TASK = Task(
     name=model.TASK,
+    package=__name__,
     summary="face generation: a DCGAN moved from one attribute to another",
     build=model.build,
     recipe=RECIPE,

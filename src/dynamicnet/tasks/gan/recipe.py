@@ -3,10 +3,13 @@ the adversary's settings."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from ...training.recipe import (
     BATCH,
     BOOL,
-    IDENT,
     NON_NEGATIVE,
     POSITIVE,
     SIDE,
@@ -15,53 +18,65 @@ from ...training.recipe import (
     UNIT,
     WIDTH,
     WORKERS,
+    RecipeModel,
     RecipeSpec,
+    StageTable,
+    Table,
+    TuneTable,
+    absent,
     one_of,
+    optional,
 )
 
-RECIPE = RecipeSpec(
-    task="gan",
-    defaults={  # the paper's DCGAN settings
-        "model": {"variant": "single", "latent": 100, "ngf": 128, "ndf": 128},
-        "data": {"crop": 108, "size": 64, "batch": 128, "workers": 0, "flip": False},
-        # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
-        # A [main] or [[tune]] table may set either for its phase alone.
-        "adversary": {"real_label": 1.0, "r1": 0.0},
-    },
-    stage_defaults={
-        "main": {"steps": 1000, "lr": 2e-4},
-        "tune": {"set": "default", "steps": 1000, "lr": 2e-4},
-    },
-    schema={
-        "model": {"variant": one_of("single", "dual"), "latent": WIDTH, "ngf": WIDTH, "ndf": WIDTH},
-        "data": {
-            "faces": STR,
-            "split": one_of("train", "val", "test"),
-            "crop": SIDE,
-            "size": one_of(64),
-            "batch": BATCH,
-            "workers": WORKERS,
-            "flip": BOOL,
-        },
-        "adversary": {"real_label": UNIT, "r1": NON_NEGATIVE},
-        "main": {
-            "subset": STR,
-            "steps": STEPS,
-            "lr": POSITIVE,
-            "init": STR,
-            "real_label": UNIT,
-            "r1": NON_NEGATIVE,
-        },
-        "tune": [
-            {
-                "set": IDENT,
-                "subset": STR,
-                "steps": STEPS,
-                "lr": POSITIVE,
-                "real_label": UNIT,
-                "r1": NON_NEGATIVE,
-            }
-        ],
-    },  # fmt: skip
-    required={"data": ["faces"], "main": ["subset"], "tune": ["subset"]},
-)
+
+class GanModelTable(Table):  # the paper's DCGAN settings
+    variant: one_of("single", "dual") = "single"
+    latent: WIDTH = 100
+    ngf: WIDTH = 128
+    ndf: WIDTH = 128
+
+
+class GanDataTable(Table):
+    faces: STR
+    split: optional(one_of("train", "val", "test")) = absent()
+    crop: SIDE = 108
+    size: one_of(64) = 64
+    batch: BATCH = 128
+    workers: WORKERS = 0
+    flip: BOOL = False
+
+
+class AdversaryTable(Table):
+    # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
+    # A [main] or [[tune]] table may set either for its phase alone.
+    real_label: UNIT = 1.0
+    r1: NON_NEGATIVE = 0.0
+
+
+class GanMain(StageTable):
+    subset: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 2e-4
+    init: optional(STR) = absent()
+    real_label: optional(UNIT) = absent()
+    r1: optional(NON_NEGATIVE) = absent()
+
+
+class GanTune(TuneTable):
+    subset: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 2e-4
+    real_label: optional(UNIT) = absent()
+    r1: optional(NON_NEGATIVE) = absent()
+
+
+class GanRecipe(RecipeModel):
+    task: Literal["gan"] = "gan"
+    model: GanModelTable = Field(default_factory=GanModelTable)
+    data: GanDataTable
+    adversary: AdversaryTable = Field(default_factory=AdversaryTable)
+    main: GanMain
+    tune: Annotated[list[GanTune], Field(min_length=1)]
+
+
+RECIPE = RecipeSpec(GanRecipe)

@@ -48,7 +48,7 @@ from ...extras import pyplot
 from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
-from .. import derive_recipe, load_model
+from .. import load_model
 from .attributes import AttributeClassifier, AttributeNet, load_faces, train_classifier
 from .model import GanModel
 from .training import recalibrate_batchnorm
@@ -110,7 +110,7 @@ class GanStudy:
         d["model"]["variant"] = "single"
         d["main"] = main
         d["tune"] = [{"set": "default", "subset": main["subset"], "steps": 0, "lr": 1e-4}]
-        return derive_recipe(self.recipe, d)
+        return self.recipe.derive(d)
 
     def fixed_tuned(self) -> Path:
         """A generator trained on the tuned subset directly, with the main stage's budget."""

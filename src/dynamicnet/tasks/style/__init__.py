@@ -7,6 +7,7 @@ from .training import StyleTraining
 
 TASK = Task(
     name=model.TASK,
+    package=__name__,
     summary="style transfer: stylization strength, style to style, stroke scale",
     build=model.build,
     recipe=RECIPE,

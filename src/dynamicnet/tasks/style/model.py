@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...core import AlphaError, AlphaLike, DynamicNet, attach, map_tensors
+from ...data.images import check_rgb_batch
 from ...networks.blocks import ConvTuningBlock
 from ...networks.vgg import ImageNetNorm
 from ..base import AppModel
@@ -151,12 +152,7 @@ class StyleModel(AppModel):
     def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
         """The network's input for ``x`` (normalised, padded), alpha with its maps padded to
         match, and the size to crop back to with :meth:`finish`."""
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images of shape (N, 3, H, W), got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise ValueError(
-                f"expected floating-point RGB in [0, 1], got {x.dtype} (divide uint8 images by 255)"
-            )
+        check_rgb_batch(x)
         h, w = x.shape[-2:]
         c = self.context
         ph, pw = _pad_amounts(h, w, c)

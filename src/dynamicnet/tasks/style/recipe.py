@@ -3,16 +3,24 @@ weights, and the network the blocks attach to."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
 from ...training.recipe import (
     BATCH,
-    IDENT,
     POSITIVE,
     SIDE,
     STEPS,
     STR,
     STR_LIST,
     WORKERS,
+    RecipeModel,
     RecipeSpec,
+    StageTable,
+    Table,
+    TuneTable,
+    absent,
     check_objectives,
     check_resize,
     one_of,
@@ -23,55 +31,52 @@ from ...training.recipe import (
 TUNE_ALPHA_MODES = ("end", "across")
 
 
+class StyleModelTable(Table):
+    variant: one_of("single", "dual", "multi") = "single"
+    # no default: recipes written before it keep their hash (run caches and resumes use it)
+    architecture: optional(one_of("johnson", "fast")) = absent()
+    init: optional(STR) = absent()  # a model file (or shipped name) to start every network from
+
+
+class StyleDataTable(Table):
+    photos: STR
+    crop: SIDE = 128
+    resize: optional(SIDE) = None
+    batch: BATCH = 4
+    workers: WORKERS = 0
+    holdout: optional(STR_LIST) = absent()
+    context: optional(whole(0, 256)) = absent()
+
+
+class StyleMain(StageTable):
+    objective: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 1e-3
+    init: optional(STR) = absent()
+
+
+class StyleTune(TuneTable):
+    objective: STR
+    steps: STEPS = 1000
+    lr: POSITIVE = 1e-4
+    # "end" trains the blocks at their set's unit alpha only (the paper); "across" at an alpha
+    # drawn each step on the matching mix of the main and the set's objectives
+    alpha: optional(one_of(*TUNE_ALPHA_MODES)) = absent()
+
+
+class StyleRecipe(RecipeModel):
+    task: Literal["style"] = "style"
+    perceptual: STR = "auto"
+    model: StyleModelTable = Field(default_factory=StyleModelTable)
+    data: StyleDataTable
+    objectives: Any = absent()  # checked by the objective parser (losses.perceptual.StyleObjective)
+    main: StyleMain
+    tune: Annotated[list[StyleTune], Field(min_length=1)]
+
+
 def _check(d: dict, where: str) -> None:
     check_objectives(d, where)
     check_resize(d, where)
 
 
-RECIPE = RecipeSpec(
-    task="style",
-    defaults={
-        "perceptual": "auto",
-        # [model] architecture ("johnson") and [data] context (0) have no defaults here, so that
-        # recipes written before them keep their hash (run caches and resumes are keyed by it)
-        "model": {"variant": "single"},
-        "data": {"crop": 128, "resize": None, "batch": 4, "workers": 0},
-    },
-    stage_defaults={
-        "main": {"steps": 1000, "lr": 1e-3},
-        "tune": {"set": "default", "steps": 1000, "lr": 1e-4},
-    },
-    schema={
-        "perceptual": STR,
-        "model": {
-            "variant": one_of("single", "dual", "multi"),
-            "architecture": one_of("johnson", "fast"),
-            "init": STR,
-        },
-        "data": {
-            "photos": STR,
-            "crop": SIDE,
-            "resize": optional(SIDE),
-            "batch": BATCH,
-            "workers": WORKERS,
-            "holdout": STR_LIST,
-            "context": whole(0, 256),
-        },
-        "objectives": None,  # checked by the objective parser (losses.perceptual.StyleObjective)
-        "main": {"objective": STR, "steps": STEPS, "lr": POSITIVE, "init": STR},
-        # alpha: "end" trains the blocks at their set's unit alpha only (the paper); "across"
-        # at an alpha drawn each step on the matching mix of the main and the set's objectives.
-        # No default here, so recipes written before it keep their hash.
-        "tune": [
-            {
-                "set": IDENT,
-                "objective": STR,
-                "steps": STEPS,
-                "lr": POSITIVE,
-                "alpha": one_of(*TUNE_ALPHA_MODES),
-            }
-        ],
-    },  # fmt: skip
-    required={"data": ["photos"], "main": ["objective"], "tune": ["objective"]},
-    check=_check,
-)
+RECIPE = RecipeSpec(StyleRecipe, _check)

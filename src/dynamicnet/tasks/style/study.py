@@ -47,7 +47,6 @@ from ...io.atomic import atomic_write
 from ...losses.perceptual import StyleLoss, StyleObjective, StyleTarget
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
-from .. import derive_recipe
 from .knobs import METHODS, KnobMethods, fixed_output
 from .study_report import picture_grid, write_report
 
@@ -158,7 +157,7 @@ class ObjectiveSpaceStudy:
         d["objectives"] = {"target": objective_table(objective)}
         d["main"] = {**main, "objective": "target"}
         d["tune"] = [{"set": "default", "objective": "target", "steps": 0, "lr": 1e-4}]
-        return derive_recipe(self.recipe, d)
+        return self.recipe.derive(d)
 
     def _perceptual_spec(self) -> str:
         spec = self.recipe.data["perceptual"]

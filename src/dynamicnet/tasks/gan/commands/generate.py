@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import printable
-from .common import CommandError, add_device, alpha_settings, finite, load_for, output_file
+from ....cli.common import CommandError, add_device, alpha_settings, finite, load_for, output_file
+from ....errors import printable
+from ..model import TASK, build
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("generate", help="faces from a Dynamic DCGAN at one or more alphas")
     p.set_defaults(run=run)
-    p.add_argument("model", help="GAN model: a shipped name or a .safetensors file")
+    p.add_argument("model", nargs="?", help="GAN model: a shipped name or a .safetensors file")
+    p.add_argument(
+        "--model", "-m", dest="model_option", metavar="MODEL", help="the same, as the other commands take it"
+    )
     p.add_argument("--n", type=int, default=16, help="number of faces (default 16)")
     p.add_argument("--seed", type=int, default=0, help="latent codes: face i of a seed is always the same")
     p.add_argument("--alpha", nargs="+", metavar="A", help="alpha settings (default: 0 0.5 1)")
@@ -27,10 +31,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     import torch
 
-    from ..data.images import atomic_save, tensor_to_pil, write_image
-    from ..data.sheet import contact_sheet, tile
-    from ..devices import resolve_device
-    from .alpha_args import alpha_label
+    from ....cli.alpha_args import alpha_label
+    from ....data.images import atomic_save, tensor_to_pil, write_image
+    from ....data.sheet import contact_sheet, tile
+    from ....devices import resolve_device
 
     if not 1 <= args.n <= 1024:
         raise CommandError("--n must be between 1 and 1024")
@@ -38,8 +42,10 @@ def run(args) -> int:
         raise CommandError(f"--animate {printable(args.animate)}: give a .gif file name")
     if args.animate:
         output_file(Path(args.animate), "--animate")
+    if (args.model is None) == (args.model_option is None):
+        raise CommandError("give the GAN model once: dynamicnet generate MODEL, or --model MODEL")
     device = resolve_device(args.device)
-    model = load_for("gan", args.model, device, "a GAN")
+    model = load_for(args.model or args.model_option, device, TASK, build, "a GAN")
     settings = alpha_settings(args, model)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

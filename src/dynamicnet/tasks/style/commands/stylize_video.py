@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import printable
-from ..extras import require
-from .common import CommandError, add_device, add_no_progress, add_preserve_color, load_for
+from ....cli.common import CommandError, add_device, add_no_progress, add_preserve_color, load_for
+from ....errors import printable
+from ....extras import require
+from ..model import TASK, build
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -43,11 +44,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..devices import resolve_device
-    from ..inference import Renderer
-    from ..inference.video import stylize_video
-    from ..io.paths import regular_file
-    from .alpha_args import parse_keyframes
+    from ....cli.alpha_args import parse_keyframes
+    from ....devices import resolve_device
+    from ....inference import Renderer
+    from ....inference.video import stylize_video
+    from ....io.paths import regular_file
 
     if args.preserve_color == "histogram":
         require("skimage", "studies", "--preserve-color histogram")
@@ -64,9 +65,8 @@ def run(args) -> int:
     if Path(args.video).exists():
         regular_file(args.video, "a video", CommandError)
     device = resolve_device(args.device)
-    model = load_for("style", args.model, device, "a style model")
-    for _, alpha in schedule.keys:
-        model.net.coefficients(alpha)  # unknown names, wrong counts: fail before any work
+    model = load_for(args.model, device, TASK, build, "a style model")
+    model.net.check_alpha(*(alpha for _, alpha in schedule.keys))
     renderer = Renderer(model, precision=args.precision, device=device)
     bars = []  # made at the first frame: a file that fails to open prints only its error
 

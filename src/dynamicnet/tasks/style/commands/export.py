@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import printable
-from .common import output_file
+from ....cli.common import output_file
+from ....errors import printable
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
-    from ..export import export_onnx
+    from ....export import export_onnx
 
     output_file(Path(args.out), "--out")
     if Path(args.out).suffix.lower() != ".onnx":

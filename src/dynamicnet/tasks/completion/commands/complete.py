@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import printable
-from .common import CommandError, add_device, add_max_megapixels, alpha_settings, finite, load_for, max_pixels
+from ....cli.common import (
+    CommandError,
+    add_device,
+    add_max_megapixels,
+    alpha_settings,
+    finite,
+    load_for,
+    max_pixels,
+)
+from ....errors import printable
+from ..model import TASK, build
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -44,16 +53,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     import torch
 
-    from ..data.images import atomic_save, read_image, tensor_to_pil, write_image
-    from ..data.masks import parse_box, read_mask
-    from ..data.sheet import contact_sheet
-    from ..devices import resolve_device
-    from ..inference.working_point import DEFAULT_GRID, choose_alpha
-    from ..tasks.completion.model import at_working_scale, complete, training_side
-    from .alpha_args import alpha_label
+    from ....cli.alpha_args import alpha_label
+    from ....data.images import atomic_save, read_image, tensor_to_pil, write_image
+    from ....data.masks import parse_box, read_mask
+    from ....data.sheet import contact_sheet
+    from ....devices import resolve_device
+    from ....inference.working_point import DEFAULT_GRID, choose_alpha
+    from ..model import at_working_scale, complete, training_side
 
     device = resolve_device(args.device)
-    model = load_for("completion", args.model, device, "a completion model")
+    model = load_for(args.model, device, TASK, build, "a completion model")
     image = read_image(args.image, max_pixels=max_pixels(args))
     h, w = image.shape[-2:]
     mask = parse_box(args.box, h, w) if args.box else read_mask(args.mask, h, w)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import printable
-from ..extras import require
-from .common import (
+from ....cli.common import (
     CommandError,
     add_device,
     add_max_megapixels,
@@ -18,6 +16,9 @@ from .common import (
     load_for,
     max_pixels,
 )
+from ....errors import printable
+from ....extras import require
+from ..model import TASK, build
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -64,12 +65,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
-    from ..data.sheet import contact_sheet
-    from ..devices import resolve_device
-    from ..inference import Renderer
-    from ..inference.color import preserve_color
-    from .alpha_args import alpha_label
+    from ....cli.alpha_args import alpha_label
+    from ....data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
+    from ....data.sheet import contact_sheet
+    from ....devices import resolve_device
+    from ....inference import Renderer
+    from ....inference.color import preserve_color
 
     if args.preserve_color == "histogram":
         require("skimage", "studies", "--preserve-color histogram")
@@ -77,7 +78,7 @@ def run(args) -> int:
         hint = " (put the images before --alpha)" if any(Path(a).is_file() for a in args.alpha or []) else ""
         raise CommandError(f"no input images given{hint}")
     device = resolve_device(args.device)
-    model = load_for("style", args.model, device, "a style model")
+    model = load_for(args.model, device, TASK, build, "a style model")
     settings = alpha_settings(args, model)
     renderer = Renderer(model, precision=args.precision, device=device)
     if args.max_side is not None and args.max_side < 1:
@@ -140,8 +141,8 @@ def run(args) -> int:
 
 def _stylize_jobs(args, out_dir: Path) -> list[tuple[Path, Path, bool]]:
     """Each input image with its output folder; folders are walked (the output mirrors them)."""
-    from ..data.folder import PHOTO_SUFFIXES
-    from ..data.images import ImageReadError
+    from ....data.folder import PHOTO_SUFFIXES
+    from ....data.images import ImageReadError
 
     jobs = []
     out = out_dir.resolve()

@@ -1,0 +1,6 @@
+"""The completion task's commands: ``complete`` and ``dynamicnet evaluate completion``."""
+
+from . import complete, evaluate
+
+COMMANDS = (complete,)
+STUDIES = (evaluate,)

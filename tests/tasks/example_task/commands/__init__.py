@@ -1,0 +1,6 @@
+"""The tint task's own verb, ``dynamicnet tint``."""
+
+from . import tint
+
+COMMANDS = (tint,)
+STUDIES = ()
