@@ -21,7 +21,7 @@ from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: 
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.tasks.completion.study import markdown_table
+from dynamicnet.tasks.completion.study import HOLE_WORDS, baseline_table, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHAS = (0.0, 0.5, 1.0)
@@ -30,6 +30,7 @@ ALPHAS = (0.0, 0.5, 1.0)
 def get_args_parser() -> argparse.ArgumentParser:
     p = ship_parser(__doc__, "one NVIDIA H200")
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate completion' for this model")
+    p.add_argument("--limit", action="append", default=[], help="a limit seen at 100 %% zoom (repeatable)")
     return p
 
 
@@ -53,6 +54,7 @@ def main(argv=None) -> None:
     docs.mkdir(parents=True, exist_ok=True)
     contact_sheet(rows, labels, cell=192).convert("RGB").save(docs / f"{name}.jpg", quality=88, optimize=True)
 
+    prefill = f"; it starts from the classical {meta['prefill']} fill" if meta.get("prefill") else ""
     stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]
     total = sum(t["steps"] for _, t in stages)
     lines = [
@@ -71,7 +73,7 @@ def main(argv=None) -> None:
         "",
         f"- Photos: `{d['photos']}` minus {len(d.get('holdout', []))} held out; random {d['crop']} px crops "
         f"of the photos scaled to {d['resize'] or d['crop']} px (shorter side)",
-        f"- Holes: {d['mask']} masks, up to {d['hole']:g} of the side",
+        f"- Holes: {d['mask']} masks (boxes up to {d['hole']:g} of the side)" + prefill,
         "- Objectives: "
         + "; ".join(
             f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if k != "name" and v)
@@ -91,8 +93,7 @@ def main(argv=None) -> None:
         f"- It fills holes at the training scale ({d['resize'] or d['crop']} px on the shorter side); "
         "`dynamicnet complete` and the demo shrink a larger photo to that, fill, and paste the enlarged "
         "fill back, so large holes in large photos come out soft.",
-        f"- It was trained on {d['mask']} holes; thin brush strokes can come out with a colour cast, "
-        "and the fills are blurry at every alpha (minutes of training on 63 photos).",
+        *(f"- {limit}" for limit in args.limit),
         "",
         "## Held-out photos, a centred hole, across alpha",
         "",
@@ -100,8 +101,17 @@ def main(argv=None) -> None:
     ]
     if args.study:
         results = json.loads((Path(args.study) / "results.json").read_text())
-        lines += ["", "## Measured", "", f"On {results['images']} held-out crops "
-                  "(full study: `docs/results/completion.md`):", "", markdown_table(results)]  # fmt: skip
+        lines += ["", "## Measured", "", f"On {results['images']} held-out crops at {results['size']} px, "
+                  "each kind of hole on its own (full study: `docs/results/completion.md`):"]  # fmt: skip
+        for kind, row in results["kinds"].items():
+            lines += [
+                "",
+                f"### {HOLE_WORDS[kind].capitalize()}",
+                "",
+                baseline_table(row),
+                "",
+                markdown_table(row),
+            ]
     (docs / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"shipped {shipped}\nwrote {docs / (name + '.md')} and {docs / (name + '.jpg')}")
 

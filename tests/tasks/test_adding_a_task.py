@@ -57,6 +57,11 @@ def test_a_registered_task_trains_loads_and_runs_its_own_command(tint_model, tmp
     assert _warmth(outputs["1"]) > _warmth(outputs["0"]) + 20
     assert abs(_warmth(outputs["0"]) - _warmth(photo)) < 15
     assert cli.main(["info", str(tint_model)]) == 0
+    for bad in ("abc", "0,1", "x=1"):  # its own verb reports a bad alpha in one line, as every verb does
+        assert (
+            cli.main(["tint", str(photo), "-m", str(tint_model), "-a", bad, "-o", str(tmp_path / "t.png")])
+            == 2
+        )
 
 
 def test_the_other_commands_refuse_its_models_in_one_line(tint_model, tmp_path, photo_dir, capsys):

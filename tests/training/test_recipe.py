@@ -65,6 +65,11 @@ def test_defaults_are_filled_in(tmp_path):
         (('name = "ok"', 'name = "ok"\n[model]\nvariant = "dual"'), "tunes the sets 'high' and 'low'"),
         (('name = "ok"', 'name = "ok"\n[model]\narchitecture = "unet"'), "'model.architecture' must be"),
         (("crop = 32", "crop = 32\ncontext = -2"), "'data.context' must be a whole number from 0 to 256"),
+        (
+            ("[objectives.a]\nstyle", "[objectives.a]\nstyle_wieght = 3\nstyle"),
+            "r.toml: objective 'a': unknown keys",
+        ),
+        (('name = "ok"', 'task = ["style"]\nname = "ok"'), "'task' must be one of"),
     ],
 )
 def test_mistakes_are_reported(tmp_path, change, message):
@@ -81,6 +86,15 @@ def test_new_keys_leave_older_recipes_hash_alone(tmp_path):
     assert "architecture" not in plain.data["model"] and "context" not in plain.data["data"]
     explicit = load(tmp_path, GOOD.replace("crop = 32", "crop = 32\ncontext = 8"))
     assert explicit.hash != plain.hash and explicit.data["data"]["context"] == 8
+
+
+def test_a_later_tune_table_is_named(tmp_path):
+    dual = GOOD.replace('name = "ok"', 'name = "ok"\n[model]\nvariant = "dual"').replace(
+        "[[tune]]\nobjective", '[[tune]]\nset = "high"\nobjective'
+    )
+    with pytest.raises(RecipeError) as info:
+        load(tmp_path, dual + '[[tune]]\nset = "low"\nobjective = "a"\nlr = -1\n')
+    assert "'tune.lr' must be a number in (0, 10], got -1 (in the [[tune]] table number 2)" in str(info.value)
 
 
 def test_not_toml(tmp_path):

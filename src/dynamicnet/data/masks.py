@@ -18,7 +18,7 @@ from torch import Tensor
 from ..errors import DynamicNetError
 from .images import ImageReadError, open_image
 
-MASK_KINDS = ("centre", "box", "free")
+MASK_KINDS = ("centre", "box", "free", "mixed")
 
 
 class MaskError(DynamicNetError, ValueError):
@@ -73,6 +73,8 @@ def draw_mask(kind: str, rng: np.random.Generator, h: int, w: int, fraction: flo
         return random_box(rng, h, w, fraction / 2, fraction)
     if kind == "free":
         return free_form(rng, h, w)
+    if kind == "mixed":  # what users draw: rectangles and brush strokes
+        return draw_mask("box" if rng.random() < 0.5 else "free", rng, h, w, fraction)
     raise MaskError(f"unknown mask kind {kind!r} (use {', '.join(MASK_KINDS)})")
 
 

@@ -223,6 +223,7 @@ def create_app(
                 "variant": meta["variant"],
                 "sets": meta["sets"], "blocks": list(meta["blocks"]), "alpha_range": [low, high],
                 "view": view.VIEW, "endpoint": view.ENDPOINT, "features": list(view.FEATURES),
+                "frame_endpoint": getattr(view, "FRAME_ENDPOINT", None),
                 "explanation": view.explain(meta),
             })  # fmt: skip
         return out

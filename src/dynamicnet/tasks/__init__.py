@@ -32,7 +32,7 @@ def builders() -> dict:
 
 def get_task(name: str, where: str | Path = "recipe") -> Task:
     """The registered task called ``name``; a recipe error names the known ones otherwise."""
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         raise RecipeError(f"{where}: 'task' must be one of {', '.join(map(repr, TASKS))}, got {name!r}")
     return TASKS[name]
 

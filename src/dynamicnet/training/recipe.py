@@ -99,6 +99,14 @@ class TrainTable(Table):
     fp16_weights: BOOL = False
 
 
+class AdversaryTable(Table):
+    """For tasks with an adversarial term: real_label < 1 is one-sided label smoothing; r1 > 0
+    a gradient penalty on real images."""
+
+    real_label: UNIT = 1.0
+    r1: NON_NEGATIVE = 0.0
+
+
 class StageTable(Table):
     """What every ``[main]`` and ``[[tune]]`` table has; a task's stage tables add their
     objective and set their default steps and learning rate."""
@@ -189,6 +197,18 @@ def _plain_value(value: Any) -> Any:
 def _explain(err: ValidationError, model: type[BaseModel]) -> str:
     """The first problem in the words of a recipe: which key, what it must be, what it got."""
     error = err.errors()[0]
+    return _problem(error, model) + _which_table(error["loc"])
+
+
+def _which_table(loc: tuple) -> str:
+    """Which of several [[tune]] tables a problem is in (the first has no mention)."""
+    for part, following in zip(loc, loc[1:]):
+        if part == "tune" and isinstance(following, int) and following > 0:
+            return f" (in the [[tune]] table number {following + 1})"
+    return ""
+
+
+def _problem(error: dict, model: type[BaseModel]) -> str:
     keys = [part for part in error["loc"] if isinstance(part, str)]
     tables, field = _walk(model, keys)
     keys = keys[: len(tables)]  # the parts that name keys (pydantic adds type tags for unions)
@@ -301,7 +321,7 @@ class Recipe:
 
     @property
     def task(self) -> str:
-        return self.data.get("task", "style")
+        return self.data["task"]
 
     @property
     def variant(self) -> str:

@@ -246,15 +246,23 @@ def test_quick_completion_study_end_to_end(tmp_path, photos, capsys, completion_
     assert "per-image oracle" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     assert results["knobs"] == [0.0, 0.5, 1.0] and results["images"] == 4
-    for metric, row in results["table"].items():
-        sign = 1 if row["better"] == "higher" else -1
-        # the oracle is never worse than the best single alpha, which is never worse than either end
-        assert sign * row["oracle"]["value"] >= sign * row["best_global"]["value"] - 1e-9, metric
-        ends = max(sign * row["alpha_0"], sign * row["alpha_1"])
-        assert sign * row["best_global"]["value"] >= ends - 1e-9, metric
-        assert set(row["fixed"]) == {"0", "1"} and row["fixed"]["0"] == pytest.approx(row["alpha_0"])
-    for name in ("report.md", "metrics.png", "pictures.jpg"):
-        assert (out / name).stat().st_size > 0
+    assert set(results["kinds"]) == {"box", "free"}  # each kind of hole scored on its own
+    for kind, result in results["kinds"].items():
+        for metric, row in result["table"].items():
+            sign = 1 if row["better"] == "higher" else -1
+            # the oracle is never worse than the best single alpha, which is never worse than either end
+            assert sign * row["oracle"]["value"] >= sign * row["best_global"]["value"] - 1e-9, metric
+            ends = max(sign * row["alpha_0"], sign * row["alpha_1"])
+            assert sign * row["best_global"]["value"] >= ends - 1e-9, metric
+            assert set(row["fixed"]) == {"0", "1"} and row["fixed"]["0"] == pytest.approx(row["alpha_0"])
+        # the classical fills are scored on the same holes (OpenCV and PatchMatch come with [studies])
+        assert {"smooth fill (ours)", "OpenCV Telea", "OpenCV Navier-Stokes", "PatchMatch"} <= set(
+            result["baselines"]
+        )
+        assert all(0 < b["ssim"] <= 1 and b["ms_per_image"] > 0 for b in result["baselines"].values())
+        for name in (f"metrics-{kind}.png", f"pictures-{kind}.jpg"):
+            assert (out / name).stat().st_size > 0
+    assert "OpenCV Telea" in (out / "report.md").read_text()
     assert main(args) == 0  # a rerun trains nothing and reuses every score
     assert "training" not in capsys.readouterr().out
 

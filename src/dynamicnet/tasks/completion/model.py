@@ -12,24 +12,30 @@ import copy
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ...core import AlphaLike, attach, map_tensors
 from ...data.images import check_rgb_batch
 from ...data.masks import MaskError, check_mask
 from ...networks.blocks import ConvTuningBlock
 from ..base import AppModel
+from .classical import smooth_fill
 from .network import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_channels
 
 TASK = "completion"
 ARCHITECTURE = "dilated-completion"
 _MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
+_EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(1) is infinite)
 
 
-def default_config(width: int = 32, variant: str = "single") -> dict:
-    """Metadata skeleton of a completion model with three blocks (two middle, one decoder)."""
+PREFILLS = ("smooth",)
+
+
+def default_config(width: int = 32, variant: str = "single", prefill: str | None = None) -> dict:
+    """Metadata skeleton of a completion model with three blocks (two middle, one decoder).
+    ``prefill="smooth"``: the network starts from the classical fill and adds to it."""
     channels = block_channels(width)
-    return {
+    config = {
         "task": TASK,
         "architecture": ARCHITECTURE,
         "width": width,
@@ -42,6 +48,9 @@ def default_config(width: int = 32, variant: str = "single") -> dict:
         "block_type": "conv3x3x3",
         "io": "rgb01 (N, 3, H, W) and mask (N, 1, H, W), 1 = missing, in; rgb01 out",
     }
+    if prefill is not None:  # absent otherwise: files made before it read as they were written
+        config["prefill"] = prefill
+    return config
 
 
 class CompletionModel(AppModel):
@@ -68,7 +77,8 @@ class CompletionModel(AppModel):
         """The network's prediction for every pixel (used inside the hole only); no checks."""
         h, w = x.shape[-2:]
         ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
-        inside = torch.cat([(x * 2 - 1) * (1 - mask), mask], dim=1)
+        start = smooth_fill(x, mask) * 2 - 1 if self.config.get("prefill") == "smooth" else None
+        inside = torch.cat([(x * 2 - 1) * (1 - mask) if start is None else start, mask], dim=1)
         if ph or pw:
             inside = F.pad(inside, (0, pw, 0, ph), mode="replicate")
             inside[:, 3:, h:, :] = 0  # the padding is known (edge copies), not missing
@@ -80,7 +90,10 @@ class CompletionModel(AppModel):
                 return F.pad(a.to(x.dtype), (0, pw, 0, ph), mode="replicate")
 
             alpha = map_tensors(alpha, pad_map)
-        y = torch.tanh(self.net(inside, alpha=alpha)[..., :h, :w])
+        out = self.net(inside, alpha=alpha)[..., :h, :w]
+        if start is not None:  # what to add to the fill, in tanh's range: never a flat, gradient-free clamp
+            out = out + torch.atanh(start.clamp(-_EDGE, _EDGE))
+        y = torch.tanh(out)
         return ((y + 1) / 2).to(x.dtype)
 
 
@@ -130,9 +143,15 @@ def build(config: dict) -> CompletionModel:
     """A freshly initialised completion model for a metadata dict (see :func:`default_config`)."""
     if config.get("architecture") != ARCHITECTURE:
         raise ValueError(f"unsupported completion architecture {config.get('architecture')!r}")
+    if config.get("prefill") not in (None, *PREFILLS):
+        raise ValueError(f"unsupported completion prefill {config.get('prefill')!r}")
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
+    base = CompletionNet(int(config["width"]))
+    if config.get("prefill"):  # a fresh network adds nothing: it starts as the classical fill
+        nn.init.zeros_(base.out.weight)
+        nn.init.zeros_(base.out.bias)
     net = attach(
-        CompletionNet(int(config["width"])),
+        base,
         at,
         ConvTuningBlock,
         variant=config["variant"],

@@ -10,15 +10,14 @@ from pydantic import Field
 from ...training.recipe import (
     BATCH,
     BOOL,
-    NON_NEGATIVE,
     POSITIVE,
     SIDE,
-    STEPS,
     STR,
     STR_LIST,
     UNIT,
     WIDTH,
     WORKERS,
+    AdversaryTable,
     RecipeError,
     RecipeModel,
     RecipeSpec,
@@ -31,12 +30,15 @@ from ...training.recipe import (
     one_of,
     optional,
 )
+from .objectives import CompletionObjective
 
 
 class CompletionModelTable(Table):
     variant: one_of("single") = "single"
     width: WIDTH = 32
     ndf: WIDTH = 64
+    # "smooth": the network starts from a classical fill of the hole and learns what to add
+    prefill: optional(one_of("smooth")) = absent()
 
 
 class CompletionDataTable(Table):
@@ -50,25 +52,18 @@ class CompletionDataTable(Table):
     workers: WORKERS = 0
     holdout: optional(STR_LIST) = absent()
     flip: BOOL = False
-    mask: one_of("centre", "box", "free") = "centre"
+    mask: one_of("centre", "box", "free", "mixed") = "centre"  # mixed: box or brush strokes, half each
     hole: UNIT = 0.5
-
-
-class AdversaryTable(Table):
-    real_label: UNIT = 1.0
-    r1: NON_NEGATIVE = 0.0
 
 
 class CompletionMain(StageTable):
     objective: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 2e-4
     init: optional(STR) = absent()
 
 
 class CompletionTune(TuneTable):
     objective: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 1e-4
 
 
@@ -85,6 +80,11 @@ class CompletionRecipe(RecipeModel):
 
 def _check(d: dict, where: str) -> None:
     check_objectives(d, where)
+    for name, table in d["objectives"].items():  # a typo in an objective fails now, not at training
+        try:
+            CompletionObjective.from_dict(table, name)
+        except RecipeError as err:
+            raise RecipeError(f"{where}: {err}") from None
     if ("photos" in d["data"]) == ("faces" in d["data"]):
         raise RecipeError(f"{where}: [data] needs either 'photos' (a folder) or 'faces' (CelebA layout)")
     check_resize(d, where)

@@ -6,7 +6,10 @@ are scored by PSNR, SSIM and a perceptual distance. For each metric the study co
 - the best single alpha for all images (what a user gets without per-image choice);
 - the per-image oracle (best alpha for each image, which needs the ground truth);
 - the ``--auto`` alpha (detail consistency, no ground truth);
-- fixed networks trained for intermediate objectives O_m, with the main stage's budget.
+- fixed networks trained for intermediate objectives O_m, with the main stage's budget;
+- the classical fills a user would pick instead (:mod:`.baselines`), with their time.
+
+Each kind of hole (boxes, brush strokes) is scored and reported on its own, on the same crops.
 
 Fixed networks are trained once into ``OUT/cache`` (resumable) and scores are cached.
 """
@@ -28,7 +31,7 @@ from tqdm import tqdm
 
 from ...data.celeba import AlignedFaces, read_face_table
 from ...data.images import ImageReadError, read_image, resize_shorter, tensor_to_pil
-from ...data.masks import draw_mask
+from ...data.masks import MASK_KINDS, draw_mask
 from ...data.sheet import contact_sheet
 from ...evaluation.runs import (
     EvaluationError,
@@ -46,6 +49,7 @@ from ...io.atomic import atomic_write
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import load_model
+from .baselines import classical_fills
 from .objectives import TERMS, CompletionObjective, PerceptualDistance
 
 plt = pyplot("the completion study")
@@ -53,6 +57,7 @@ _metrics = require("skimage.metrics", "studies", "the completion study")
 
 METRICS = {"psnr": "higher", "ssim": "higher", "perceptual": "lower"}
 DEFAULT_M = (0.0, 0.5, 1.0)
+DEFAULT_MASKS = ("box", "free")
 QUICK = {"crop": 32, "batch": 2, "steps": 3, "knob_points": 3, "images": 4, "m": (0.0, 1.0)}
 
 
@@ -67,6 +72,7 @@ class CompletionStudy:
     m_values: Sequence[float] | None = None
     knob_points: int | None = None  # default 11
     images: int | None = None  # at most this many evaluation images; default 60
+    mask_kinds: Sequence[str] | None = None  # the holes to score, each on its own; default box, free
     perceptual: str = "auto"  # VGG16 weights of the perceptual distance
     quick: bool = False
     progress: bool = True
@@ -93,6 +99,10 @@ class CompletionStudy:
         knob_grid(self.knob_points)  # checks it
         if self.images < 1:
             raise EvaluationError("--images must be at least 1")
+        self.mask_kinds = list(dict.fromkeys(self.mask_kinds or DEFAULT_MASKS))
+        unknown = [k for k in self.mask_kinds if k not in MASK_KINDS]
+        if unknown:
+            raise EvaluationError(f"unknown hole kind {unknown[0]!r} (use {', '.join(MASK_KINDS)})")
         d = self.recipe.data
         if "photos" in d["data"] and self.photos is None:
             raise EvaluationError(f"{self.recipe.path} trains on photos: give held-out photos with --photos")
@@ -125,10 +135,9 @@ class CompletionStudy:
         return self.runs.train(f"fixed-m{m:g}", recipe, recipe.hash)
 
     # --- evaluation images ----------------------------------------------------------------
-    def evaluation_set(self) -> tuple[list[str], Tensor, Tensor]:
-        """Names, images (N, 3, S, S) and masks (N, 1, S, S) of held-out crops at training size."""
+    def evaluation_set(self) -> tuple[list[str], Tensor]:
+        """Names and images (N, 3, S, S) of held-out crops at training size."""
         d = self.recipe.data["data"]
-        rng = np.random.default_rng([self.recipe.data["seed"], 7])
         names, crops = [], []
         if "photos" in d:
             files = held_out_files(self.recipe, self.photos, self.log)
@@ -160,30 +169,45 @@ class CompletionStudy:
             raise EvaluationError("no held-out images to evaluate on")
         names, crops = names[: self.images], crops[: self.images]
         x = torch.from_numpy(np.stack(crops) / 255.0).permute(0, 3, 1, 2).float()
-        s = x.shape[-1]
-        masks = torch.stack([draw_mask(d["mask"], rng, s, s, d["hole"]) for _ in names])
-        return names, x, masks
+        return names, x
+
+    def holes(self, kind: str, count: int, side: int) -> Tensor:
+        """``count`` holes of ``kind`` (N, 1, S, S), the same on every run; boxes have sides of
+        half the recipe's ``hole`` to all of it (a quarter to a half of the side by default)."""
+        rng = np.random.default_rng([self.recipe.data["seed"], 7, MASK_KINDS.index(kind)])
+        fraction = self.recipe.data["data"]["hole"]
+        return torch.stack([draw_mask(kind, rng, side, side, fraction) for _ in range(count)])
 
     # --- scoring --------------------------------------------------------------------------
     def knobs(self) -> list[float]:
         return knob_grid(self.knob_points)
 
     def run(self) -> dict:
-        names, x, masks = self.evaluation_set()
+        names, x = self.evaluation_set()
         self.out.mkdir(parents=True, exist_ok=True)
         dynamic = self.dynamic_net()
         fixed = {m: self.fixed_net(m, dynamic) for m in self.m_values}
         start = time.perf_counter()
         vgg, record = load_perceptual(self.perceptual, seed=self.recipe.data["seed"])
         distance = PerceptualDistance(vgg.eval())
-        scores = self._score(dynamic, fixed, x, masks, distance, record)
+        kinds = {}
+        for kind in self.mask_kinds:
+            masks = self.holes(kind, len(names), int(x.shape[-1]))
+            scores = self._score(dynamic, fixed, x, masks, distance, record)
+            kinds[kind] = summarize(scores, names, self.knobs(), self.m_values)
+            kinds[kind]["baselines"] = self._baselines(x, masks, distance, record)
+            kinds[kind]["hole_share"] = float(masks.mean())
+            kinds[kind]["ms_per_image"] = self._time(dynamic, x, masks)
+            kinds[kind]["pictures"] = self._pictures(dynamic, x, masks, kinds[kind])
         self.seconds["score"] = round(time.perf_counter() - start, 1)
-        results = summarize(scores, names, self.knobs(), self.m_values)
-        results |= {
+        results = {
+            "knobs": self.knobs(),
+            "m": list(self.m_values),
+            "kinds": {kind: {k: v for k, v in row.items() if k != "pictures"} for kind, row in kinds.items()},
             "recipe": self.recipe.name,
             "images": len(names),
             "size": int(x.shape[-1]),
-            "holes": {"mask": self.recipe.data["data"]["mask"], "hole": self.recipe.data["data"]["hole"]},
+            "holes": {"kinds": self.mask_kinds, "hole": self.recipe.data["data"]["hole"]},
             "quick": self.quick,
             "perceptual": record,
             "objectives": {"O_0": self.first.to_dict(), "O_1": self.second.to_dict()},
@@ -192,8 +216,43 @@ class CompletionStudy:
             "machine": machine(),
         }
         atomic_write(self.out / "results.json", lambda p: Path(p).write_text(json.dumps(results, indent=2)))
-        write_report(results, self.out, self._pictures(dynamic, x, masks, results))
+        write_report(results, self.out, {kind: row["pictures"] for kind, row in kinds.items()})
         return results
+
+    def _time(self, dynamic: Path, x: Tensor, masks: Tensor) -> float:
+        """Milliseconds per image of the Dynamic-Net's fill at one alpha, in batches of 8."""
+        model = load_model(dynamic).eval()
+        start = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, len(x), 8):
+                model(x[i : i + 8], alpha=0.5, mask=masks[i : i + 8])
+        return 1000 * (time.perf_counter() - start) / len(x)
+
+    def _baselines(self, x: Tensor, masks: Tensor, distance, record) -> dict:
+        """Each classical fill's mean metrics and milliseconds per image on these holes."""
+        cache_path = self.out / "scores.json"
+        cache = read_json(cache_path) or {}
+        context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
+        out = {}
+        for name, fill in classical_fills(self.recipe.data["seed"]).items():
+            key = digest(context, "baseline", name)
+            if key not in cache:
+                start = time.perf_counter()
+                done = torch.cat([fill(x[i : i + 8], masks[i : i + 8]) for i in range(0, len(x), 8)])
+                seconds = time.perf_counter() - start
+                with torch.no_grad():
+                    perceptual = torch.cat(
+                        [distance(done[i : i + 8], x[i : i + 8]) for i in range(0, len(x), 8)]
+                    )
+                cache[key] = {
+                    "psnr": float(np.mean([psnr(a, b) for a, b in zip(done, x)])),
+                    "ssim": float(np.mean([ssim(a, b) for a, b in zip(done, x)])),
+                    "perceptual": float(perceptual.mean()),
+                    "ms_per_image": 1000 * seconds / len(x),
+                }
+                atomic_write(cache_path, lambda p: Path(p).write_text(json.dumps(cache)))
+            out[name] = cache[key]
+        return out
 
     def _score(self, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
         """Per-image metrics for every knob position and fixed network, plus the auto criterion."""
@@ -230,8 +289,11 @@ class CompletionStudy:
         return out
 
     def _pictures(self, dynamic: Path, x: Tensor, masks: Tensor, results: dict, rows: int = 6) -> Image.Image:
-        """Input with its hole, alpha 0, the auto alpha, alpha 1, ground truth, for a few images."""
+        """Input with its hole, the classical fill users know best, alpha 0, the auto alpha,
+        alpha 1 and the ground truth, for a few images."""
         model = load_model(dynamic).eval()
+        fills = classical_fills(self.recipe.data["seed"])
+        classical = "OpenCV Telea" if "OpenCV Telea" in fills else next(iter(fills))
         auto = results["per_image"]["auto_alpha"]
         picked = np.linspace(0, len(x) - 1, min(rows, len(x))).round().astype(int)
         grid, labels = [], []
@@ -240,11 +302,10 @@ class CompletionStudy:
             with torch.no_grad():
                 outs = [model(xi, alpha=a, mask=mi)[0] for a in (0.0, auto[i], 1.0)]
             shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
-            grid.append([tensor_to_pil(t) for t in (shown, *outs, xi[0])])
+            grid.append([tensor_to_pil(t) for t in (shown, fills[classical](xi, mi)[0], *outs, xi[0])])
             labels.append(f"auto {auto[i]:g}")
-        return contact_sheet(
-            grid, ["input", "alpha 0", "auto alpha", "alpha 1", "ground truth"], cell=128, row_labels=labels
-        )
+        columns = ["input", classical, "alpha 0", "auto alpha", "alpha 1", "ground truth"]
+        return contact_sheet(grid, columns, cell=128, row_labels=labels)
 
 
 def psnr(a: Tensor, b: Tensor) -> float:
@@ -310,12 +371,14 @@ def _auto_row(values: np.ndarray, index: np.ndarray, oracle_index: np.ndarray, k
 
 
 def markdown_table(results: dict) -> str:
+    """One kind of hole: the Dynamic-Net over alpha, its choices of alpha and the fixed networks."""
+    fixed = results["table"]["psnr"]["fixed"]
     rows = [
         "| metric | alpha 0 | alpha 1 | best single alpha | per-image oracle "
         "| auto: seam (agrees with oracle; within 0.1) | auto: detail | "
-        + " | ".join(f"fixed m={m}" for m in results["table"]["psnr"]["fixed"])
+        + " | ".join(f"fixed m={m}" for m in fixed)
         + " |",
-        "|---" * (7 + len(results["table"]["psnr"]["fixed"])) + "|",
+        "|---" * (7 + len(fixed)) + "|",
     ]
     for metric, row in results["table"].items():
         arrow = "higher" if row["better"] == "higher" else "lower"
@@ -331,55 +394,83 @@ def markdown_table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def plot_metrics(results: dict, path: Path) -> Path:
-    """Each metric's mean over alpha, with the fixed networks placed at alpha = m."""
+def baseline_table(results: dict) -> str:
+    """One kind of hole: the Dynamic-Net at its auto alpha beside each classical fill."""
+    auto = {metric: row["auto"]["value"] for metric, row in results["table"].items()}
+    fills = {"Dynamic-Net, auto alpha": {**auto, "ms_per_image": results["ms_per_image"]}}
+    rows = [
+        "| fill | PSNR (higher is better) | SSIM (higher is better) | perceptual (lower is better) "
+        "| ms per image |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in {**fills, **results["baselines"]}.items():
+        rows.append(
+            f"| {name} | {row['psnr']:.2f} | {row['ssim']:.4f} | {row['perceptual']:.4f} "
+            f"| {row['ms_per_image']:.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def plot_metrics(results: dict, kind: str, path: Path) -> Path:
+    """Each metric's mean over alpha, the fixed networks at alpha = m, the classical fills."""
+    row_of_kind = results["kinds"][kind]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for ax, (metric, row) in zip(axes, results["table"].items()):
+    for ax, (metric, row) in zip(axes, row_of_kind["table"].items()):
         ax.plot(results["knobs"], row["curve"], "o-", ms=3, label="Dynamic-Net over alpha")
         fixed = row["fixed"]
-        ax.plot(
-            [float(m) for m in fixed],
-            list(fixed.values()),
-            "k*",
-            ms=10,
-            label="fixed network for O_m (at alpha = m)",
-        )
+        ax.plot([float(m) for m in fixed], list(fixed.values()), "k*", ms=10,
+                label="fixed network for O_m (at alpha = m)")  # fmt: skip
         ax.axhline(row["oracle"]["value"], color="tab:green", ls="--", lw=1, label="per-image oracle alpha")
         ax.axhline(row["auto"]["value"], color="tab:orange", ls=":", lw=1.5, label="auto alpha (seam)")
-        ax.axhline(row["auto_detail"]["value"], color="tab:gray", ls=":", lw=1, label="auto alpha (detail)")
+        for (name, baseline), colour in zip(
+            row_of_kind["baselines"].items(), ("tab:purple", "tab:red", "tab:brown", "tab:olive")
+        ):
+            ax.axhline(baseline[metric], color=colour, ls="-.", lw=1, label=name)
         ax.set_xlabel("alpha (m for fixed networks)")
         ax.set_title(f"{metric} ({row['better']} is better)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{results['recipe']}: {results['images']} held-out images")
+    fig.suptitle(f"{results['recipe']}: {results['images']} held-out images, {kind} holes")
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return path
 
 
-def write_report(results: dict, out: Path, pictures: Image.Image) -> Path:
-    plot_metrics(results, out / "metrics.png")
-    atomic_write(out / "pictures.jpg", lambda p: pictures.save(p, format="JPEG", quality=90))
+HOLE_WORDS = {"box": "rectangles", "free": "brush strokes", "centre": "the centred square", "mixed": "mixed"}
+
+
+def write_report(results: dict, out: Path, pictures: dict[str, Image.Image]) -> Path:
     seconds = ", ".join(f"{k} {v / 60:.1f} min" for k, v in results["seconds"].items())
-    holes = f"{results['holes']['mask']} ({results['holes']['hole']:g} of the side)"
+    sections = []
+    for kind, row in results["kinds"].items():
+        plot_metrics(results, kind, out / f"metrics-{kind}.png")
+        atomic_write(
+            out / f"pictures-{kind}.jpg", lambda p, k=kind: pictures[k].save(p, format="JPEG", quality=90)
+        )
+        sections.append(f"""## Holes: {HOLE_WORDS[kind]} ({row["hole_share"]:.0%} of the pixels)
+
+{baseline_table(row)}
+
+{markdown_table(row)}
+
+![metrics over alpha](metrics-{kind}.png)
+
+Input with its hole, a classical fill, alpha 0, the auto alpha, alpha 1 and the ground truth:
+
+![pictures](pictures-{kind}.jpg)
+""")
     text = f"""# Completion study: {results["recipe"]}
 
-{results["images"]} held-out images at {results["size"]} px; holes: {holes}; perceptual distance on
-VGG16 features ({results["perceptual"].get("source", "?")} weights).
-Mean over the images. "best single alpha" is the one alpha that is best on average; the
-oracle picks each image's best alpha with the ground truth; auto picks it without, by the
-smallest colour step across the hole's edge (seam, what `--auto` uses) or by matching the
-detail around the hole. The percentages say how often it picked the oracle's alpha.
+{results["images"]} held-out images at {results["size"]} px; perceptual distance on VGG16 features
+({results["perceptual"].get("source", "?")} weights). Mean over the images; PSNR and SSIM over the
+whole crop (the known pixels are exact for every fill). "best single alpha" is the one alpha
+that is best on average; the oracle picks each image's best alpha with the ground truth; auto
+picks it without, by the smallest colour step across the hole's edge (seam, what `--auto`
+uses) or by matching the detail around the hole. The percentages say how often it picked the
+oracle's alpha. Times are for one image on this machine, the Dynamic-Net's at one alpha.
 
-{markdown_table(results)}
-
-![metrics over alpha](metrics.png)
-
-Input with its hole, alpha 0, the auto alpha, alpha 1 and the ground truth:
-
-![pictures](pictures.jpg)
-
+{chr(10).join(sections)}
 Machine: {results["machine"]}.
 Time: {seconds}.
 """

@@ -88,7 +88,8 @@ class CompletionTraining:
         self.recipe, self.device = recipe, device
         d = recipe.data
         torch.manual_seed(d["seed"])
-        self.model = completion.build(completion.default_config(d["model"]["width"])).to(device)
+        config = completion.default_config(d["model"]["width"], prefill=d["model"].get("prefill"))
+        self.model = completion.build(config).to(device)
         if d["main"].get("init"):
             start_from(self.model, completion.build, recipe.resolve(d["main"]["init"]), recipe.path)
         self.objectives = {

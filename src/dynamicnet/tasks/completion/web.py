@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ...data.masks import MaskError, check_mask
 from ...inference.working_point import choose_alpha
 from ...server.context import DataUrl, ImageId, ModelName, ServerContext, check_alpha, painted_map, png
-from .model import at_working_scale, complete, training_side
+from .model import TASK, at_working_scale, complete, training_side
 
 ENDPOINT = "/api/complete"
 VIEW = "fill"
@@ -45,11 +45,11 @@ def prepare(model, precision: str):
 
 
 def add_routes(app: FastAPI, server: ServerContext) -> None:
-    @app.post("/api/complete")
+    @app.post(ENDPOINT)
     def fill_hole(request: CompleteRequest) -> Response:
         """The photo with the painted hole filled at ``alpha`` (or the auto alpha, sent back in
         the ``X-Alpha`` header)."""
-        model = server.model(request.model, "completion")
+        model = server.model(request.model, TASK)
         photo = server.store.get(request.image)
         if not request.auto:
             check_alpha(model, request.alpha)

@@ -13,11 +13,11 @@ from ...training.recipe import (
     NON_NEGATIVE,
     POSITIVE,
     SIDE,
-    STEPS,
     STR,
     UNIT,
     WIDTH,
     WORKERS,
+    AdversaryTable,
     RecipeModel,
     RecipeSpec,
     StageTable,
@@ -46,16 +46,8 @@ class GanDataTable(Table):
     flip: BOOL = False
 
 
-class AdversaryTable(Table):
-    # real_label < 1 is one-sided label smoothing; r1 > 0 a gradient penalty on real faces.
-    # A [main] or [[tune]] table may set either for its phase alone.
-    real_label: UNIT = 1.0
-    r1: NON_NEGATIVE = 0.0
-
-
 class GanMain(StageTable):
     subset: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 2e-4
     init: optional(STR) = absent()
     real_label: optional(UNIT) = absent()
@@ -64,7 +56,6 @@ class GanMain(StageTable):
 
 class GanTune(TuneTable):
     subset: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 2e-4
     real_label: optional(UNIT) = absent()
     r1: optional(NON_NEGATIVE) = absent()

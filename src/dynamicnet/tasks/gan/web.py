@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from ...data.sheet import tile
 from ...server.context import Alpha, ModelName, ServerContext, check_alpha, png
+from .model import TASK
 
 ENDPOINT = "/api/faces"
 VIEW = "faces"
@@ -41,10 +42,10 @@ def prepare(model, precision: str):
 
 
 def add_routes(app: FastAPI, server: ServerContext) -> None:
-    @app.post("/api/faces")
+    @app.post(ENDPOINT)
     def faces(request: FacesRequest) -> Response:
         """A grid of ``n`` generated faces (64 px each) for one seed and alpha."""
-        model = server.model(request.model, "gan")
+        model = server.model(request.model, TASK)
         if (request.face is None) != (request.alphas is None):
             raise HTTPException(422, "face and alphas go together: one face across several alphas")
         if request.face is not None and request.face >= request.n:

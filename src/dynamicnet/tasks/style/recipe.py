@@ -7,14 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ...losses.perceptual import StyleObjective
 from ...training.recipe import (
     BATCH,
     POSITIVE,
     SIDE,
-    STEPS,
     STR,
     STR_LIST,
     WORKERS,
+    RecipeError,
     RecipeModel,
     RecipeSpec,
     StageTable,
@@ -50,14 +51,12 @@ class StyleDataTable(Table):
 
 class StyleMain(StageTable):
     objective: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 1e-3
     init: optional(STR) = absent()
 
 
 class StyleTune(TuneTable):
     objective: STR
-    steps: STEPS = 1000
     lr: POSITIVE = 1e-4
     # "end" trains the blocks at their set's unit alpha only (the paper); "across" at an alpha
     # drawn each step on the matching mix of the main and the set's objectives
@@ -76,6 +75,11 @@ class StyleRecipe(RecipeModel):
 
 def _check(d: dict, where: str) -> None:
     check_objectives(d, where)
+    for name, table in d["objectives"].items():  # a typo in an objective fails now, not at training
+        try:
+            StyleObjective.from_dict(table, name=name)
+        except RecipeError as err:
+            raise RecipeError(f"{where}: {err}") from None
     check_resize(d, where)
 
 

@@ -26,13 +26,15 @@ from ...server.context import (
     painted_map,
     png,
 )
+from .model import TASK
 
 ENDPOINT = "/api/render"
 VIEW = "render"  # the page's view: a photo rendered at any alpha, with a before/after divider
 FEATURES = ("paint", "per-block", "keep-color", "camera")  # the photo view's extras it offers
+FRAME_ENDPOINT = "/api/frame"  # the camera's: one JPEG frame in, one out
 MAX_FRAME_SIDE = 640
 MAX_FRAME_BYTES = 2 * 2**20
-BODY_LIMITS = {"/api/frame": (MAX_FRAME_BYTES, f"frame over {MAX_FRAME_BYTES / 2**20:g} MB")}
+BODY_LIMITS = {FRAME_ENDPOINT: (MAX_FRAME_BYTES, f"frame over {MAX_FRAME_BYTES / 2**20:g} MB")}
 
 
 class RenderRequest(BaseModel):
@@ -69,9 +71,9 @@ def prepare(model, precision: str) -> Renderer:
 
 def add_routes(app: FastAPI, server: ServerContext) -> None:
     def renderer(name: str) -> Renderer:
-        return server.model(name, "style")
+        return server.model(name, TASK)
 
-    @app.post("/api/render")
+    @app.post(ENDPOINT)
     def render(request: RenderRequest) -> Response:
         fast = renderer(request.model)
         photo = server.store.get(request.image)
@@ -101,7 +103,7 @@ def add_routes(app: FastAPI, server: ServerContext) -> None:
                 out = preserve_color(out, image, request.preserve_color)
             return png(out)
 
-    @app.post("/api/frame")
+    @app.post(FRAME_ENDPOINT)
     async def frame(
         request: Request, model: ModelName, alpha: Annotated[float, Field(ge=-1000, le=1000)] = 1.0
     ) -> Response:

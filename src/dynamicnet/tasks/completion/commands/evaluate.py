@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from ....cli.common import add_no_progress
+from ....data.masks import MASK_KINDS
 
 
 def register(studies: argparse._SubParsersAction) -> None:
     p = studies.add_parser(
         "completion",
-        help="completion over alpha: best single alpha, per-image oracle, --auto, fixed networks",
+        help="completion over alpha: best single alpha, oracle, --auto, fixed networks, classical fills",
     )
     p.add_argument("recipe", help="recipe file (TOML) of the completion model")
     p.add_argument("--out", "-o", required=True, help="folder for the report, scores and cached networks")
@@ -22,6 +23,11 @@ def register(studies: argparse._SubParsersAction) -> None:
     p.add_argument("--m", type=float, nargs="+", metavar="M", help="fixed networks' O_m (default: 0 .5 1)")
     p.add_argument("--knob-points", type=int, help="alpha grid points in [0, 1] (default 11; quick: 3)")
     p.add_argument("--images", type=int, help="evaluation images (default 60; quick: 4)")
+    p.add_argument(
+        "--masks", nargs="+", choices=MASK_KINDS, metavar="KIND",
+        help="holes to score, each reported on its own: box, free (brush strokes), centre, mixed "
+        "(default: box free)",
+    )  # fmt: skip
     p.add_argument(
         "--perceptual",
         default="auto",
@@ -45,16 +51,21 @@ def run(args) -> int:
         m_values=args.m,
         knob_points=args.knob_points,
         images=args.images,
+        mask_kinds=args.masks,
         perceptual=args.perceptual,
         quick=args.quick,
         progress=not args.no_progress,
     )
     results = study.run()
     print(f"wrote {Path(args.out) / 'report.md'}")
-    row = results["table"]["perceptual"]
-    print(
-        f"perceptual distance (lower is better): best single alpha {row['best_global']['value']:.4f} "
-        f"(alpha {row['best_global']['alpha']:g}), per-image oracle {row['oracle']['value']:.4f}, "
-        f"auto {row['auto']['value']:.4f} (the oracle's alpha for {row['auto']['agrees']:.0%} of images)"
-    )
+    for kind, result in results["kinds"].items():
+        row = result["table"]["perceptual"]
+        classical = min(result["baselines"].items(), key=lambda item: item[1]["perceptual"])
+        print(
+            f"{kind} holes, perceptual distance (lower is better): best single alpha "
+            f"{row['best_global']['value']:.4f} (alpha {row['best_global']['alpha']:g}), per-image oracle "
+            f"{row['oracle']['value']:.4f}, auto {row['auto']['value']:.4f} (the oracle's alpha for "
+            f"{row['auto']['agrees']:.0%} of images); best classical fill {classical[1]['perceptual']:.4f} "
+            f"({classical[0]})"
+        )
     return 0

@@ -19,7 +19,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n", type=int, default=16, help="number of faces (default 16)")
     p.add_argument("--seed", type=int, default=0, help="latent codes: face i of a seed is always the same")
-    p.add_argument("--alpha", nargs="+", metavar="A", help="alpha settings (default: 0 0.5 1)")
+    p.add_argument("--alpha", "-a", nargs="+", metavar="A", help="alpha settings (default: 0 0.5 1)")
     p.add_argument("--out", "-o", required=True, help="output folder: one subfolder of PNGs per alpha")
     p.add_argument("--sheet", action="store_true", help="also a sheet: one row per alpha")
     p.add_argument(
@@ -36,6 +36,8 @@ def run(args) -> int:
     from ....data.sheet import contact_sheet, tile
     from ....devices import resolve_device
 
+    if args.seed < 0:
+        raise CommandError(f"--seed must be 0 or more, got {args.seed}")
     if not 1 <= args.n <= 1024:
         raise CommandError("--n must be between 1 and 1024")
     if args.animate and Path(args.animate).suffix.lower() != ".gif":
@@ -49,8 +51,6 @@ def run(args) -> int:
     settings = alpha_settings(args, model)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if args.seed < 0:
-        raise CommandError(f"--seed must be 0 or more, got {args.seed}")
     z = model.latents(args.n, args.seed).to(device)
     rows = []
     with torch.no_grad():

@@ -64,10 +64,10 @@ def run(args) -> int:
         progress=not args.no_progress,
     )
     results = study.run()
-    best = max(results["table"], key=lambda row: row["dynamic-net"]["ratio"])
+    worst = max(results["table"], key=lambda row: row["dynamic-net"]["ratio"])
     print(f"wrote {Path(args.out) / 'report.md'}")
     print(
-        f"Dynamic-Net vs fixed networks: worst ratio {best['dynamic-net']['ratio']:.3f} at m={best['m']:g} "
+        f"Dynamic-Net vs fixed networks: worst ratio {worst['dynamic-net']['ratio']:.3f} at m={worst['m']:g} "
         f"(1.000 = as good as the network trained for O_m)"
     )
     return 0
