@@ -314,6 +314,30 @@ def test_blind_criteria_prefer_the_fill_that_matches_its_surroundings():
         choose_alpha(model, photo, mask[0], criterion="vibes")
 
 
+def test_the_ring_criterion_picks_the_alpha_that_restores_known_pixels():
+    """Hiding known pixels around the hole gives a check with ground truth: a 'model' whose
+    alpha 1 fills with the truth wins over one whose alpha 0 fills with grey."""
+    from dynamicnet.inference.working_point import choose_alpha, ring_error
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 32), torch.linspace(0, 1, 32), indexing="ij")
+    photo = torch.stack([xx, yy, (xx + yy) / 2])[None]
+    mask = centre_square(32, 32, 0.25)[None]
+
+    class Oracle(torch.nn.Module):
+        def forward(self, x, alpha=0.0, mask=None):
+            guess = photo if alpha == 1.0 else torch.full_like(x, 0.5)
+            return torch.where(mask > 0.5, guess, x)
+
+    assert (
+        float(ring_error(Oracle(), photo, mask, 1.0)) == 0.0 < float(ring_error(Oracle(), photo, mask, 0.0))
+    )
+    alphas, scores = choose_alpha(Oracle(), photo, mask, grid=(0.0, 1.0), criterion="ring")
+    assert float(alphas[0]) == 1.0 and scores.shape == (1, 2)
+    whole = torch.ones(1, 1, 32, 32)
+    whole[..., :2, :2] = 0  # the ring would hide every pixel: no ring, no preference
+    assert float(ring_error(Oracle(), photo, whole, 0.0)) == 0.0
+
+
 def test_masks_from_editors_batches_and_dtypes():
     opaque = np.zeros((8, 10, 4), np.uint8)
     opaque[..., 3] = 255  # an opaque black layer with a white hole, as editors export

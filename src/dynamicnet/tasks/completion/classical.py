@@ -2,10 +2,10 @@
 coarse to fine (a membrane, or harmonic, fill: each missing pixel the mean of its four
 neighbours).
 
-It is what OpenCV's Telea and Navier-Stokes fills approximate, measures as well as them on
-photos, and needs nothing beyond PyTorch. A completion network with ``prefill = "smooth"``
-starts from it and learns what to add: at its first step it is exactly this fill, so
-training can only improve on the classical answer.
+On held-out photos it measures level with OpenCV's Telea and Navier-Stokes fills on SSIM
+and better on PSNR (docs/results/completion.md), and needs nothing beyond PyTorch. A
+completion network with ``prefill = "smooth"`` starts from it and learns what to add: at
+its first step it is close to this fill, so training starts from the classical answer.
 """
 
 from __future__ import annotations

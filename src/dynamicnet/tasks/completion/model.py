@@ -2,8 +2,9 @@
 
 ``model(x, alpha=..., mask=m)`` takes RGB in [0, 1] of any size and a mask (1 = missing)
 and returns the completed image: known pixels are passed through bit for bit, only the
-hole comes from the network. Sides are padded to a multiple of 4 and at least 8 (edge
-pixels, marked known) and cropped back.
+hole comes from the network (with ``prefill = "smooth"`` in its metadata, from what the
+network adds to a classical smooth fill of the hole). Sides are padded to a multiple of 4
+and at least 8 (edge pixels, marked known) and cropped back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import copy
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from ...core import AlphaLike, attach, map_tensors
 from ...data.images import check_rgb_batch
@@ -147,9 +148,10 @@ def build(config: dict) -> CompletionModel:
         raise ValueError(f"unsupported completion prefill {config.get('prefill')!r}")
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
     base = CompletionNet(int(config["width"]))
-    if config.get("prefill"):  # a fresh network adds nothing: it starts as the classical fill
-        nn.init.zeros_(base.out.weight)
-        nn.init.zeros_(base.out.bias)
+    if config.get("prefill"):  # a fresh network adds little: it starts close to the classical fill
+        with torch.no_grad():  # not nothing: a zero layer would starve the ones before it of gradient,
+            base.out.weight.mul_(0.1)  # and Adam would turn their tiny gradients into full-size steps
+            base.out.bias.zero_()
     net = attach(
         base,
         at,

@@ -5,7 +5,7 @@ are scored by PSNR, SSIM and a perceptual distance. For each metric the study co
 
 - the best single alpha for all images (what a user gets without per-image choice);
 - the per-image oracle (best alpha for each image, which needs the ground truth);
-- the ``--auto`` alpha (detail consistency, no ground truth);
+- the alpha chosen without ground truth by each ``--auto`` criterion (seam, detail, ring);
 - fixed networks trained for intermediate objectives O_m, with the main stage's budget;
 - the classical fills a user would pick instead (:mod:`.baselines`), with their time.
 
@@ -256,7 +256,7 @@ class CompletionStudy:
 
     def _score(self, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
         """Per-image metrics for every knob position and fixed network, plus the auto criterion."""
-        from ...inference.working_point import CRITERIA
+        from ...inference.working_point import CRITERIA, MODEL_CRITERIA
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
@@ -267,7 +267,7 @@ class CompletionStudy:
         out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}
         for method, knob, path in tqdm(jobs, desc="scoring", disable=not self.progress):
             key = digest(context, method, knob, file_digest(path))
-            if key not in cache or any(c not in cache[key] for c in CRITERIA):
+            if key not in cache or any(c not in cache[key] for c in (*CRITERIA, *MODEL_CRITERIA)):
                 net = model if method == "dynamic-net" else load_model(path).eval()
                 alpha = knob if method == "dynamic-net" else 0.0
                 with torch.no_grad():
@@ -278,6 +278,11 @@ class CompletionStudy:
                         [distance(done[i : i + 8], x[i : i + 8]) for i in range(0, len(x), 8)]
                     )
                     blind = {name: score(done, masks).tolist() for name, score in CRITERIA.items()}
+                    for name, score in MODEL_CRITERIA.items():  # another fill per alpha: batches of 8
+                        parts = [
+                            score(net, x[i : i + 8], masks[i : i + 8], alpha) for i in range(0, len(x), 8)
+                        ]
+                        blind[name] = torch.cat(parts).tolist()
                 cache[key] = {
                     "psnr": [psnr(a, b) for a, b in zip(done, x)],
                     "ssim": [ssim(a, b) for a, b in zip(done, x)],
@@ -321,7 +326,7 @@ def ssim(a: Tensor, b: Tensor) -> float:
 def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequence[float]) -> dict:
     """Global best alpha, per-image oracle and auto alpha, fixed networks: for every metric."""
     points = scores["dynamic-net"]
-    picks = {c: np.array([p[c] for p in points]).argmin(axis=0) for c in ("seam", "detail")}  # per image
+    picks = {c: np.array([p[c] for p in points]).argmin(axis=0) for c in ("seam", "detail", "ring")}
     table = {}
     for metric, better in METRICS.items():
         values = np.array([p[metric] for p in points])  # (knobs, images)
@@ -342,7 +347,11 @@ def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequ
             },
             **{
                 name: _auto_row(values, index, oracle_index, knobs)
-                for name, index in (("auto", picks["seam"]), ("auto_detail", picks["detail"]))
+                for name, index in (
+                    ("auto", picks["seam"]),
+                    ("auto_detail", picks["detail"]),
+                    ("auto_ring", picks["ring"]),
+                )
             },
             "fixed": {f"{p['knob']:g}": float(np.mean(p[metric])) for p in scores["fixed"]},
         }
@@ -354,6 +363,7 @@ def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequ
             "names": names,
             "auto_alpha": [knobs[i] for i in picks["seam"]],
             "auto_detail_alpha": [knobs[i] for i in picks["detail"]],
+            "auto_ring_alpha": [knobs[i] for i in picks["ring"]],
         },
         "points": scores,
     }
@@ -375,10 +385,10 @@ def markdown_table(results: dict) -> str:
     fixed = results["table"]["psnr"]["fixed"]
     rows = [
         "| metric | alpha 0 | alpha 1 | best single alpha | per-image oracle "
-        "| auto: seam (agrees with oracle; within 0.1) | auto: detail | "
+        "| auto: seam (agrees with oracle; within 0.1) | auto: detail | auto: ring | "
         + " | ".join(f"fixed m={m}" for m in fixed)
         + " |",
-        "|---" * (7 + len(fixed)) + "|",
+        "|---" * (8 + len(fixed)) + "|",
     ]
     for metric, row in results["table"].items():
         arrow = "higher" if row["better"] == "higher" else "lower"
@@ -388,6 +398,7 @@ def markdown_table(results: dict) -> str:
             f"{row['oracle']['value']:.4g} | "
             f"{row['auto']['value']:.4g} ({row['auto']['agrees']:.0%}; {row['auto']['within_0.1']:.0%}) | "
             f"{row['auto_detail']['value']:.4g} ({row['auto_detail']['agrees']:.0%}) | "
+            f"{row['auto_ring']['value']:.4g} ({row['auto_ring']['agrees']:.0%}) | "
             + " | ".join(f"{v:.4g}" for v in row["fixed"].values())
             + " |"
         )
@@ -422,6 +433,7 @@ def plot_metrics(results: dict, kind: str, path: Path) -> Path:
                 label="fixed network for O_m (at alpha = m)")  # fmt: skip
         ax.axhline(row["oracle"]["value"], color="tab:green", ls="--", lw=1, label="per-image oracle alpha")
         ax.axhline(row["auto"]["value"], color="tab:orange", ls=":", lw=1.5, label="auto alpha (seam)")
+        ax.axhline(row["auto_ring"]["value"], color="tab:cyan", ls=":", lw=1.5, label="auto alpha (ring)")
         for (name, baseline), colour in zip(
             row_of_kind["baselines"].items(), ("tab:purple", "tab:red", "tab:brown", "tab:olive")
         ):
@@ -466,9 +478,10 @@ Input with its hole, a classical fill, alpha 0, the auto alpha, alpha 1 and the 
 ({results["perceptual"].get("source", "?")} weights). Mean over the images; PSNR and SSIM over the
 whole crop (the known pixels are exact for every fill). "best single alpha" is the one alpha
 that is best on average; the oracle picks each image's best alpha with the ground truth; auto
-picks it without, by the smallest colour step across the hole's edge (seam, what `--auto`
-uses) or by matching the detail around the hole. The percentages say how often it picked the
-oracle's alpha. Times are for one image on this machine, the Dynamic-Net's at one alpha.
+picks it without: by the smallest colour step across the hole's edge (seam), by matching the
+detail around the hole (detail), or by how well each alpha restores a ring of known pixels
+hidden with the hole (ring). The percentages say how often it picked the oracle's alpha.
+Times are for one image on this machine, the Dynamic-Net's at one alpha.
 
 {chr(10).join(sections)}
 Machine: {results["machine"]}.

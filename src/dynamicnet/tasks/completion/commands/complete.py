@@ -15,6 +15,7 @@ from ....cli.common import (
     max_pixels,
 )
 from ....errors import printable
+from ....inference.working_point import DEFAULT_CRITERION
 from ..model import TASK, build
 
 
@@ -37,6 +38,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
         action="store_true",
         help="pick alpha for this image: the fill that best continues the pixels around the hole",
     )
+    p.add_argument(
+        "--criterion", choices=("ring", "seam", "detail"), default=DEFAULT_CRITERION,
+        help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
+        "around the hole, seam continues the colours across its edge, detail matches the detail around it",
+    )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
         "--work-side", type=int, metavar="N",
@@ -71,11 +77,11 @@ def run(args) -> int:
         raise CommandError("--work-side must be 0 (full resolution) or a side in pixels")
     side = training_side(model.config) if args.work_side is None else (args.work_side or None)
     if args.auto:
-        chosen, gaps = choose_alpha(model, *at_working_scale(x, m, side))
+        chosen, gaps = choose_alpha(model, *at_working_scale(x, m, side), criterion=args.criterion)
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
-        print(f"auto alpha {best:g} (seam per alpha, lower is better: {listing})")
+        print(f"auto alpha {best:g} ({args.criterion} per alpha, lower is better: {listing})")
     else:
         settings = alpha_settings(args, model)
     out_dir = Path(args.out)
