@@ -42,16 +42,30 @@ def ring(mask: Tensor, width: int) -> Tensor:
     return grown * (1 - mask)
 
 
+def _ring_width(mask: Tensor) -> int:
+    """A quarter of the hole's mean side, at least 4 pixels."""
+    return max(4, round(mask.flatten(1).sum(1).sqrt().mean().item() / 4))
+
+
+def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tensor:
+    """Per image, the mean colour error on a ring of known pixels hidden with the hole: 0 is
+    a fill that restores them exactly. An image whose ring would hide every pixel scores 0."""
+    mask = mask.float()
+    around = ring(mask, _ring_width(mask))
+    nothing_left = (mask + around).flatten(1).min(1).values.view(-1, 1, 1, 1) > 0.5
+    around = torch.where(nothing_left, torch.zeros_like(around), around)  # no ring for that image
+    done = model(x, alpha=alpha, mask=(mask + around).to(x.dtype))
+    error = (done.float() - x.float()).abs().mean(1, keepdim=True)
+    return (error * around).flatten(1).sum(1) / around.flatten(1).sum(1).clamp(min=1)
+
+
 def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
     """Per image, |log(detail in the hole / detail in the ring around it)|: 0 is a perfect match.
 
     ``width`` defaults to a quarter of the hole's mean side, at least 4 pixels.
     """
     mask = mask.float()
-    if width is None:
-        side = mask.flatten(1).sum(1).sqrt().mean().item()
-        width = max(4, round(side / 4))
-    around = ring(mask, width)
+    around = ring(mask, _ring_width(mask) if width is None else width)
     gx, gy = _luma_gradient(completed.float())
     grad = gx + gy
 
@@ -78,24 +92,6 @@ def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:
         total += (step * edge).flatten(1).sum(1)
         count += edge.flatten(1).sum(1)
     return total / count.clamp(min=1)
-
-
-def _ring_width(mask: Tensor) -> int:
-    """A quarter of the hole's mean side, at least 4 pixels."""
-    return max(4, round(mask.flatten(1).sum(1).sqrt().mean().item() / 4))
-
-
-def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tensor:
-    """Per image, the mean colour error on a ring of known pixels hidden with the hole: 0 is
-    a fill that restores them exactly. An image whose ring would hide every pixel scores 0."""
-    mask = mask.float()
-    grown = F.max_pool2d(mask, 2 * _ring_width(mask) + 1, stride=1, padding=_ring_width(mask))
-    whole = grown.flatten(1).min(1).values.view(-1, 1, 1, 1) > 0.5
-    grown = torch.where(whole, mask, grown)  # nothing left to fill from: no ring for that image
-    done = model(x, alpha=alpha, mask=grown.to(x.dtype))
-    around = grown - mask
-    error = (done.float() - x.float()).abs().mean(1, keepdim=True)
-    return (error * around).flatten(1).sum(1) / around.flatten(1).sum(1).clamp(min=1)
 
 
 CRITERIA = {"seam": boundary_seam, "detail": detail_gap}  # from the completed image

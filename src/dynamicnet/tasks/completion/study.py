@@ -190,15 +190,17 @@ class CompletionStudy:
         start = time.perf_counter()
         vgg, record = load_perceptual(self.perceptual, seed=self.recipe.data["seed"])
         distance = PerceptualDistance(vgg.eval())
+        model = load_model(dynamic).eval()
+        fills = classical_fills(self.recipe.data["seed"])
         kinds = {}
         for kind in self.mask_kinds:
             masks = self.holes(kind, len(names), int(x.shape[-1]))
-            scores = self._score(dynamic, fixed, x, masks, distance, record)
+            scores = self._score(model, dynamic, fixed, x, masks, distance, record)
             kinds[kind] = summarize(scores, names, self.knobs(), self.m_values)
-            kinds[kind]["baselines"] = self._baselines(x, masks, distance, record)
+            kinds[kind]["baselines"] = self._baselines(fills, x, masks, distance, record)
             kinds[kind]["hole_share"] = float(masks.mean())
-            kinds[kind]["ms_per_image"] = self._time(dynamic, x, masks)
-            kinds[kind]["pictures"] = self._pictures(dynamic, x, masks, kinds[kind])
+            kinds[kind]["ms_per_image"] = self._time(model, x, masks)
+            kinds[kind]["pictures"] = self._pictures(model, fills, x, masks, kinds[kind])
         self.seconds["score"] = round(time.perf_counter() - start, 1)
         results = {
             "knobs": self.knobs(),
@@ -219,22 +221,21 @@ class CompletionStudy:
         write_report(results, self.out, {kind: row["pictures"] for kind, row in kinds.items()})
         return results
 
-    def _time(self, dynamic: Path, x: Tensor, masks: Tensor) -> float:
+    def _time(self, model, x: Tensor, masks: Tensor) -> float:
         """Milliseconds per image of the Dynamic-Net's fill at one alpha, in batches of 8."""
-        model = load_model(dynamic).eval()
         start = time.perf_counter()
         with torch.no_grad():
             for i in range(0, len(x), 8):
                 model(x[i : i + 8], alpha=0.5, mask=masks[i : i + 8])
         return 1000 * (time.perf_counter() - start) / len(x)
 
-    def _baselines(self, x: Tensor, masks: Tensor, distance, record) -> dict:
+    def _baselines(self, fills: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
         """Each classical fill's mean metrics and milliseconds per image on these holes."""
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
         context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
         out = {}
-        for name, fill in classical_fills(self.recipe.data["seed"]).items():
+        for name, fill in fills.items():
             key = digest(context, "baseline", name)
             if key not in cache:
                 start = time.perf_counter()
@@ -254,20 +255,21 @@ class CompletionStudy:
             out[name] = cache[key]
         return out
 
-    def _score(self, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
+    def _score(self, model, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
         """Per-image metrics for every knob position and fixed network, plus the auto criterion."""
         from ...inference.working_point import CRITERIA, MODEL_CRITERIA
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
         context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
-        model = load_model(dynamic).eval()
         jobs = [("dynamic-net", a, dynamic) for a in self.knobs()]
         jobs += [("fixed", m, path) for m, path in fixed.items()]
         out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}
         for method, knob, path in tqdm(jobs, desc="scoring", disable=not self.progress):
             key = digest(context, method, knob, file_digest(path))
-            if key not in cache or any(c not in cache[key] for c in (*CRITERIA, *MODEL_CRITERIA)):
+            # the blind choices are made among the Dynamic-Net's alphas: the costly one only there
+            model_criteria = MODEL_CRITERIA if method == "dynamic-net" else {}
+            if key not in cache or any(c not in cache[key] for c in (*CRITERIA, *model_criteria)):
                 net = model if method == "dynamic-net" else load_model(path).eval()
                 alpha = knob if method == "dynamic-net" else 0.0
                 with torch.no_grad():
@@ -278,7 +280,7 @@ class CompletionStudy:
                         [distance(done[i : i + 8], x[i : i + 8]) for i in range(0, len(x), 8)]
                     )
                     blind = {name: score(done, masks).tolist() for name, score in CRITERIA.items()}
-                    for name, score in MODEL_CRITERIA.items():  # another fill per alpha: batches of 8
+                    for name, score in model_criteria.items():  # another fill per alpha: batches of 8
                         parts = [
                             score(net, x[i : i + 8], masks[i : i + 8], alpha) for i in range(0, len(x), 8)
                         ]
@@ -293,11 +295,11 @@ class CompletionStudy:
             out[method].append({"knob": knob, **cache[key]})
         return out
 
-    def _pictures(self, dynamic: Path, x: Tensor, masks: Tensor, results: dict, rows: int = 6) -> Image.Image:
+    def _pictures(
+        self, model, fills: dict, x: Tensor, masks: Tensor, results: dict, rows: int = 6
+    ) -> Image.Image:
         """Input with its hole, the classical fill users know best, alpha 0, the auto alpha,
         alpha 1 and the ground truth, for a few images."""
-        model = load_model(dynamic).eval()
-        fills = classical_fills(self.recipe.data["seed"])
         classical = "OpenCV Telea" if "OpenCV Telea" in fills else next(iter(fills))
         auto = results["per_image"]["auto_alpha"]
         picked = np.linspace(0, len(x) - 1, min(rows, len(x))).round().astype(int)
