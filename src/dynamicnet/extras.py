@@ -6,8 +6,7 @@ command line for images; each extra adds one kind of work:
 - ``faces``: the offline avatar face set (python-avatars, CairoSVG);
 - ``export``: checking ONNX exports with onnxruntime;
 - ``studies``: ``dynamicnet evaluate`` and the histogram colour method (matplotlib,
-  scikit-image), and the classical fills the completion study compares with (OpenCV,
-  PatchMatch);
+  scikit-image), and OpenCV's classical fills the completion study compares with;
 - ``all``: every one of them.
 """
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 import torch
 
 from dynamicnet.data.masks import centre_square
 from dynamicnet.tasks.completion import model as completion
 from dynamicnet.tasks.completion.baselines import classical_fills
-from dynamicnet.tasks.completion.classical import smooth_fill
+from dynamicnet.tasks.completion.classical import PatchMatchUnavailable, patchmatch_fill, smooth_fill
 
 
 def _ramp(h: int = 40, w: int = 56) -> torch.Tensor:
@@ -40,6 +43,44 @@ def test_a_fresh_prefilled_network_is_close_to_the_smooth_fill():
     assert "prefill" not in completion.default_config(8)  # older files read as they were written
 
 
+def _stripes(h: int = 48, w: int = 48) -> torch.Tensor:
+    """Vertical stripes, 4 pixels wide: a texture PatchMatch can continue and diffusion cannot."""
+    xx = torch.arange(w).view(1, w).expand(h, w)
+    on = ((xx // 4) % 2).float()
+    return torch.stack([0.1 + 0.8 * on, 0.2 + 0.5 * on, 0.9 - 0.7 * on])[None]
+
+
+def test_patchmatch_continues_a_texture_the_same_way_every_time():
+    x = _stripes()
+    mask = centre_square(48, 48, 0.4)[None]
+    done = patchmatch_fill(x, mask)
+    known = mask.expand_as(x) < 0.5
+    assert torch.equal(done[known], x[known])
+    hole = ~known
+    assert (done - x)[hole].abs().mean() < 0.1  # the stripes go on (copied patches, not exact phase)
+    assert (smooth_fill(x, mask) - x)[hole].abs().mean() > 0.2  # diffusion blurs them to grey
+    assert torch.equal(patchmatch_fill(x, mask), done)  # its random search is reseeded per image
+
+
+def test_a_fresh_patchmatch_network_starts_from_the_mean_of_both_fills():
+    torch.manual_seed(0)
+    model = completion.build(completion.default_config(8, prefill="patchmatch")).eval()
+    x = torch.rand(2, 3, 30, 38)  # padded to a multiple of 4 inside, cropped back
+    mask = centre_square(30, 38, 0.5)[None].expand(2, 1, 30, 38)
+    with torch.no_grad():
+        done = model(x, alpha=0.0, mask=mask)
+    both = (smooth_fill(x, mask) + patchmatch_fill(x, mask)) / 2
+    assert (done - both).abs().max() < 0.05
+    assert model.net.base.encode1.conv.in_channels == 7  # it sees both fills and the mask
+
+
+def test_without_patchmatch_the_message_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "patchmatch", None)
+    x, mask = torch.rand(1, 3, 16, 16), centre_square(16, 16, 0.5)[None]
+    with pytest.raises(PatchMatchUnavailable, match=r"pip install --force-reinstall .*PyPatchMatch"):
+        patchmatch_fill(x, mask)
+
+
 def test_classical_baselines_fill_only_the_hole():
     x = torch.rand(2, 3, 48, 48)
     mask = centre_square(48, 48, 0.4)[None].expand(2, 1, 48, 48).contiguous()
@@ -51,3 +92,26 @@ def test_classical_baselines_fill_only_the_hole():
         known = mask.expand_as(x) < 0.5
         assert torch.equal(done[known], x[known]), name
         assert (done[~known] - x[~known]).abs().mean() > 0, name  # the hole was filled, not left as it was
+
+
+def test_patchmatch_runs_once_per_image_and_hole_across_alphas(monkeypatch):
+    """Choosing alpha fills one image at many alphas: the classical start is computed once."""
+    calls = []
+    real = completion.PREFILLS["patchmatch"][1]
+    counted = lambda x, mask: calls.append(1) or real(x, mask)  # noqa: E731
+    monkeypatch.setitem(completion.PREFILLS, "patchmatch", (smooth_fill, counted))
+    model = completion.build(completion.default_config(8, prefill="patchmatch")).eval()
+    x = torch.rand(1, 3, 24, 24)
+    mask, other = centre_square(24, 24, 0.5)[None], centre_square(24, 24, 0.25)[None]
+    with torch.no_grad():
+        first = [model(x, alpha=a, mask=mask) for a in (0.0, 0.5, 1.0)]
+        model(x, alpha=0.5, mask=other)
+        again = model(x, alpha=0.0, mask=mask)  # the last two holes are kept
+        assert len(calls) == 2
+        model(x + 0.01, alpha=0.0, mask=mask)  # another image: computed again
+        assert len(calls) == 3
+    assert torch.equal(again, first[0])
+    model.train()
+    model(x, alpha=0.0, mask=centre_square(24, 24, 0.3)[None])
+    model(x, alpha=0.0, mask=centre_square(24, 24, 0.3)[None])
+    assert len(calls) == 5  # training never reuses a start: every batch is new

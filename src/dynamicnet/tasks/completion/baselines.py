@@ -1,8 +1,9 @@
 """The fills a user would pick instead, scored beside the Dynamic-Net on the same holes.
 
 Our own classical fill (:func:`~.classical.smooth_fill`) is always there; OpenCV's Telea
-and Navier-Stokes fills and PatchMatch join when their packages are installed (the
-``[studies]`` extra brings them; inference never needs them).
+and Navier-Stokes fills join when OpenCV is installed (the ``[studies]`` extra brings it;
+inference never needs it), PatchMatch and the mean of the smooth and PatchMatch fills (a
+``prefill = "patchmatch"`` network's start) when PatchMatch's library loads.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .classical import smooth_fill
+from .classical import patchmatch_fill, smooth_fill
 
 Fill = Callable[[Tensor, Tensor], Tensor]  # (N, 3, H, W) in [0, 1] and (N, 1, H, W) holes -> filled
 
@@ -50,10 +51,9 @@ def classical_fills(seed: int = 0) -> dict[str, Fill]:
         fills["OpenCV Navier-Stokes"] = _per_image(lambda p, m: cv2.inpaint(p, m * 255, 5, cv2.INPAINT_NS))
     patchmatch = _available("patchmatch")
     if patchmatch is not None and getattr(patchmatch, "patchmatch_available", False):
-
-        def patch_match(pixels: np.ndarray, missing: np.ndarray) -> np.ndarray:
-            patchmatch.set_random_seed(seed)  # its search is random: the same fill on every run
-            return patchmatch.inpaint(pixels, missing, patch_size=3)
-
-        fills["PatchMatch"] = _per_image(patch_match)
+        fills["PatchMatch"] = lambda x, mask: patchmatch_fill(x, mask, seed)
+        # where a "patchmatch"-prefilled network starts: what it adds is the rest of its score
+        fills["mean of smooth and PatchMatch"] = lambda x, mask: (
+            (smooth_fill(x, mask) + patchmatch_fill(x, mask, seed)) / 2
+        )
     return fills

@@ -2,8 +2,8 @@
 
 ``model(x, alpha=..., mask=m)`` takes RGB in [0, 1] of any size and a mask (1 = missing)
 and returns the completed image: known pixels are passed through bit for bit, only the
-hole comes from the network (with ``prefill = "smooth"`` in its metadata, from what the
-network adds to a classical smooth fill of the hole). Sides are padded to a multiple of 4
+hole comes from the network (with a ``prefill`` in its metadata, from what the network
+adds to a classical fill of the hole: see :mod:`.classical`). Sides are padded to a multiple of 4
 and at least 8 (edge pixels, marked known) and cropped back.
 """
 
@@ -20,7 +20,7 @@ from ...data.images import check_rgb_batch
 from ...data.masks import MaskError, check_mask
 from ...networks.blocks import ConvTuningBlock
 from ..base import AppModel
-from .classical import smooth_fill
+from .classical import patchmatch_fill, smooth_fill
 from .network import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_channels
 
 TASK = "completion"
@@ -29,12 +29,13 @@ _MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
 _EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(1) is infinite)
 
 
-PREFILLS = ("smooth",)
+PREFILLS = {"smooth": (smooth_fill,), "patchmatch": (smooth_fill, patchmatch_fill)}
+"""What a network can start from: the classical fills it sees; it starts from their mean."""
 
 
 def default_config(width: int = 32, variant: str = "single", prefill: str | None = None) -> dict:
     """Metadata skeleton of a completion model with three blocks (two middle, one decoder).
-    ``prefill="smooth"``: the network starts from the classical fill and adds to it."""
+    ``prefill`` (a key of :data:`PREFILLS`): the network starts from classical fills and adds to them."""
     channels = block_channels(width)
     config = {
         "task": TASK,
@@ -78,12 +79,13 @@ class CompletionModel(AppModel):
         """The network's prediction for every pixel (used inside the hole only); no checks."""
         h, w = x.shape[-2:]
         ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
-        start = smooth_fill(x, mask) * 2 - 1 if self.config.get("prefill") == "smooth" else None
-        inside = torch.cat([(x * 2 - 1) * (1 - mask) if start is None else start, mask], dim=1)
+        starts = self._starts(x, mask)
+        start = sum(starts) / len(starts) if starts else None
+        inside = torch.cat([*(starts or [(x * 2 - 1) * (1 - mask)]), mask], dim=1)
         if ph or pw:
             inside = F.pad(inside, (0, pw, 0, ph), mode="replicate")
-            inside[:, 3:, h:, :] = 0  # the padding is known (edge copies), not missing
-            inside[:, 3:, :, w:] = 0
+            inside[:, -1:, h:, :] = 0  # the padding is known (edge copies), not missing
+            inside[:, -1:, :, w:] = 0
 
             def pad_map(a: Tensor) -> Tensor:  # spatial alpha maps cover the padding too
                 if a.dim() != 4 or tuple(a.shape[-2:]) != (h, w):
@@ -96,6 +98,29 @@ class CompletionModel(AppModel):
             out = out + torch.atanh(start.clamp(-_EDGE, _EDGE))
         y = torch.tanh(out)
         return ((y + 1) / 2).to(x.dtype)
+
+    def _starts(self, x: Tensor, mask: Tensor) -> list[Tensor]:
+        """The classical fills the network starts from, in [-1, 1] (none without a prefill).
+
+        They do not depend on alpha, and choosing alpha fills the same image and hole at
+        every alpha (and, for the ring criterion, with a ring hidden too): outside training
+        the last two are kept, so PatchMatch runs once per image and hole, not per alpha.
+        """
+        fills = PREFILLS.get(self.config.get("prefill"), ())
+        if not fills:
+            return []
+        kept = self.__dict__.setdefault("_kept_starts", [])
+        for seen_x, seen_mask, starts in kept:
+            if _same(seen_x, x) and _same(seen_mask, mask):
+                return starts
+        starts = [fill(x, mask) * 2 - 1 for fill in fills]
+        if not self.training:
+            kept[:] = [(x.detach().clone(), mask.detach().clone(), starts), *kept[:1]]
+        return starts
+
+
+def _same(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
 
 
 def training_side(config: dict) -> int | None:
@@ -147,7 +172,8 @@ def build(config: dict) -> CompletionModel:
     if config.get("prefill") not in (None, *PREFILLS):
         raise ValueError(f"unsupported completion prefill {config.get('prefill')!r}")
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
-    base = CompletionNet(int(config["width"]))
+    pictures = max(1, len(PREFILLS.get(config.get("prefill"), ())))  # the classical fills, or the photo
+    base = CompletionNet(int(config["width"]), inputs=3 * pictures + 1)
     if config.get("prefill"):  # a fresh network adds little: it starts close to the classical fill
         with torch.no_grad():  # not nothing: a zero layer would starve the ones before it of gradient,
             base.out.weight.mul_(0.1)  # and Adam would turn their tiny gradients into full-size steps

@@ -37,16 +37,18 @@ class _Upsample(nn.Module):
 
 
 class CompletionNet(nn.Sequential):
-    """(N, 4, H, W) -- RGB in [-1, 1] with the hole set to 0, then the mask -- to RGB in [-1, 1].
+    """(N, C, H, W) -- one or more RGB pictures in [-1, 1] (the photo with the hole set to 0, or
+    classical fills of it), then the mask -- to RGB in [-1, 1].
 
-    H and W must be multiples of :data:`SCALE`. ``width`` sets the channels (4x in the middle).
+    H and W must be multiples of :data:`SCALE`. ``width`` sets the channels (4x in the middle);
+    ``inputs`` is C.
     """
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 32, inputs: int = 4) -> None:
         w = width
         super().__init__(
             OrderedDict(
-                encode1=_conv(4, w, 5),
+                encode1=_conv(inputs, w, 5),
                 encode2=_conv(w, 2 * w, 3, stride=2),
                 encode3=_conv(2 * w, 2 * w),
                 encode4=_conv(2 * w, 4 * w, 3, stride=2),

@@ -37,8 +37,9 @@ class CompletionModelTable(Table):
     variant: one_of("single") = "single"
     width: WIDTH = 32
     ndf: WIDTH = 64
-    # "smooth": the network starts from a classical fill of the hole and learns what to add
-    prefill: optional(one_of("smooth")) = absent()
+    # the network starts from a classical fill of the hole and learns what to add: "smooth", or
+    # "patchmatch" (the mean of the smooth and a PatchMatch fill; the network sees both)
+    prefill: optional(one_of("smooth", "patchmatch")) = absent()
 
 
 class CompletionDataTable(Table):
