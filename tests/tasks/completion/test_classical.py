@@ -63,6 +63,7 @@ def test_patchmatch_continues_a_texture_the_same_way_every_time():
 
 
 def test_a_fresh_patchmatch_network_starts_from_the_mean_of_both_fills():
+    """Its per-pixel weights of the two fills start equal; training moves them."""
     torch.manual_seed(0)
     model = completion.build(completion.default_config(8, prefill="patchmatch")).eval()
     x = torch.rand(2, 3, 30, 38)  # padded to a multiple of 4 inside, cropped back
@@ -72,6 +73,7 @@ def test_a_fresh_patchmatch_network_starts_from_the_mean_of_both_fills():
     both = (smooth_fill(x, mask) + patchmatch_fill(x, mask)) / 2
     assert (done - both).abs().max() < 0.05
     assert model.net.base.encode1.conv.in_channels == 7  # it sees both fills and the mask
+    assert model.net.base.out.out_channels == 5  # colours, and a weight for each fill
 
 
 def test_without_patchmatch_the_message_says_how_to_get_it(monkeypatch):

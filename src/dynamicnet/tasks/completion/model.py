@@ -30,7 +30,8 @@ _EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(
 
 
 PREFILLS = {"smooth": (smooth_fill,), "patchmatch": (smooth_fill, patchmatch_fill)}
-"""What a network can start from: the classical fills it sees; it starts from their mean."""
+"""What a network can start from: the classical fills it sees. With several, it also weighs
+them per pixel (a softmax over extra output channels) and starts from that mix."""
 
 
 def default_config(width: int = 32, variant: str = "single", prefill: str | None = None) -> dict:
@@ -80,7 +81,6 @@ class CompletionModel(AppModel):
         h, w = x.shape[-2:]
         ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
         starts = self._starts(x, mask)
-        start = sum(starts) / len(starts) if starts else None
         inside = torch.cat([*(starts or [(x * 2 - 1) * (1 - mask)]), mask], dim=1)
         if ph or pw:
             inside = F.pad(inside, (0, pw, 0, ph), mode="replicate")
@@ -94,8 +94,10 @@ class CompletionModel(AppModel):
 
             alpha = map_tensors(alpha, pad_map)
         out = self.net(inside, alpha=alpha)[..., :h, :w]
-        if start is not None:  # what to add to the fill, in tanh's range: never a flat, gradient-free clamp
-            out = out + torch.atanh(start.clamp(-_EDGE, _EDGE))
+        if starts:  # what to add to the fill, in tanh's range: never a flat, gradient-free clamp
+            weights = out[:, 3:].softmax(1) if len(starts) > 1 else torch.ones_like(out[:, :1])
+            start = sum(weights[:, i : i + 1] * s for i, s in enumerate(starts))
+            out = out[:, :3] + torch.atanh(start.clamp(-_EDGE, _EDGE))
         y = torch.tanh(out)
         return ((y + 1) / 2).to(x.dtype)
 
@@ -172,12 +174,13 @@ def build(config: dict) -> CompletionModel:
     if config.get("prefill") not in (None, *PREFILLS):
         raise ValueError(f"unsupported completion prefill {config.get('prefill')!r}")
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
-    pictures = max(1, len(PREFILLS.get(config.get("prefill"), ())))  # the classical fills, or the photo
-    base = CompletionNet(int(config["width"]), inputs=3 * pictures + 1)
-    if config.get("prefill"):  # a fresh network adds little: it starts close to the classical fill
+    fills = len(PREFILLS.get(config.get("prefill"), ()))
+    weights = fills if fills > 1 else 0  # per-pixel weights of the classical fills
+    base = CompletionNet(int(config["width"]), inputs=3 * max(1, fills) + 1, outputs=3 + weights)
+    if fills:  # a fresh network adds little to the colours: it starts close to the classical fill
         with torch.no_grad():  # not nothing: a zero layer would starve the ones before it of gradient,
-            base.out.weight.mul_(0.1)  # and Adam would turn their tiny gradients into full-size steps
-            base.out.bias.zero_()
+            base.out.weight[:3].mul_(0.1)  # and Adam would turn their tiny gradients into full-size steps
+            base.out.bias.zero_()  # the weights keep their usual scale: the blocks move them
     net = attach(
         base,
         at,

@@ -41,10 +41,10 @@ class CompletionNet(nn.Sequential):
     classical fills of it), then the mask -- to RGB in [-1, 1].
 
     H and W must be multiples of :data:`SCALE`. ``width`` sets the channels (4x in the middle);
-    ``inputs`` is C.
+    ``inputs`` is C; ``outputs`` beyond the 3 colours are per-pixel weights of the classical fills.
     """
 
-    def __init__(self, width: int = 32, inputs: int = 4) -> None:
+    def __init__(self, width: int = 32, inputs: int = 4, outputs: int = 3) -> None:
         w = width
         super().__init__(
             OrderedDict(
@@ -62,7 +62,7 @@ class CompletionNet(nn.Sequential):
                 decode1=_conv(2 * w, 2 * w),
                 up2=_Upsample(2 * w, w),
                 decode2=_conv(w, w // 2),
-                out=nn.Conv2d(w // 2, 3, 3, padding=1, padding_mode="replicate"),
+                out=nn.Conv2d(w // 2, outputs, 3, padding=1, padding_mode="replicate"),
             )
         )
 

@@ -298,9 +298,9 @@ class CompletionStudy:
     def _pictures(
         self, model, fills: dict, x: Tensor, masks: Tensor, results: dict, rows: int = 6
     ) -> Image.Image:
-        """Input with its hole, the classical fill users know best, alpha 0, the auto alpha,
+        """Input with its hole, the classical fills users know best, alpha 0, the auto alpha,
         alpha 1 and the ground truth, for a few images."""
-        classical = "OpenCV Telea" if "OpenCV Telea" in fills else next(iter(fills))
+        classical = [n for n in ("OpenCV Telea", "PatchMatch") if n in fills] or [next(iter(fills))]
         auto = results["per_image"]["auto_alpha"]
         picked = np.linspace(0, len(x) - 1, min(rows, len(x))).round().astype(int)
         grid, labels = [], []
@@ -309,9 +309,10 @@ class CompletionStudy:
             with torch.no_grad():
                 outs = [model(xi, alpha=a, mask=mi)[0] for a in (0.0, auto[i], 1.0)]
             shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
-            grid.append([tensor_to_pil(t) for t in (shown, fills[classical](xi, mi)[0], *outs, xi[0])])
+            known = [fills[name](xi, mi)[0] for name in classical]
+            grid.append([tensor_to_pil(t) for t in (shown, *known, *outs, xi[0])])
             labels.append(f"auto {auto[i]:g}")
-        columns = ["input", classical, "alpha 0", "auto alpha", "alpha 1", "ground truth"]
+        columns = ["input", *classical, "alpha 0", "auto alpha", "alpha 1", "ground truth"]
         return contact_sheet(grid, columns, cell=128, row_labels=labels)
 
 
@@ -382,25 +383,33 @@ def _auto_row(values: np.ndarray, index: np.ndarray, oracle_index: np.ndarray, k
     }
 
 
+def _with_share(choice: dict, best: float, oracle: float) -> dict:
+    """A blind choice with the share of the oracle's gain over the best single alpha it finds."""
+    share = f"{(choice['value'] - best) / (oracle - best):.0%}" if oracle != best else "-"
+    return {**choice, "share": share}
+
+
 def markdown_table(results: dict) -> str:
     """One kind of hole: the Dynamic-Net over alpha, its choices of alpha and the fixed networks."""
     fixed = results["table"]["psnr"]["fixed"]
     rows = [
         "| metric | alpha 0 | alpha 1 | best single alpha | per-image oracle "
-        "| auto: seam (agrees with oracle; within 0.1) | auto: detail | auto: ring | "
+        "| auto: seam (share of the oracle's gain; agrees with oracle; within 0.1) "
+        "| auto: detail (share; agrees) | auto: ring (share; agrees) | "
         + " | ".join(f"fixed m={m}" for m in fixed)
         + " |",
         "|---" * (8 + len(fixed)) + "|",
     ]
     for metric, row in results["table"].items():
         arrow = "higher" if row["better"] == "higher" else "lower"
+        best, oracle = row["best_global"]["value"], row["oracle"]["value"]
+        seam, detail, ring = (_with_share(row[k], best, oracle) for k in ("auto", "auto_detail", "auto_ring"))
         rows.append(
             f"| {metric} ({arrow} is better) | {row['alpha_0']:.4g} | {row['alpha_1']:.4g} | "
-            f"{row['best_global']['value']:.4g} (alpha {row['best_global']['alpha']:g}) | "
-            f"{row['oracle']['value']:.4g} | "
-            f"{row['auto']['value']:.4g} ({row['auto']['agrees']:.0%}; {row['auto']['within_0.1']:.0%}) | "
-            f"{row['auto_detail']['value']:.4g} ({row['auto_detail']['agrees']:.0%}) | "
-            f"{row['auto_ring']['value']:.4g} ({row['auto_ring']['agrees']:.0%}) | "
+            f"{best:.4g} (alpha {row['best_global']['alpha']:g}) | {oracle:.4g} | "
+            f"{seam['value']:.4g} ({seam['share']}; {seam['agrees']:.0%}; {seam['within_0.1']:.0%}) | "
+            f"{detail['value']:.4g} ({detail['share']}; {detail['agrees']:.0%}) | "
+            f"{ring['value']:.4g} ({ring['share']}; {ring['agrees']:.0%}) | "
             + " | ".join(f"{v:.4g}" for v in row["fixed"].values())
             + " |"
         )
@@ -470,7 +479,8 @@ def write_report(results: dict, out: Path, pictures: dict[str, Image.Image]) -> 
 
 ![metrics over alpha](metrics-{kind}.png)
 
-Input with its hole, a classical fill, alpha 0, the auto alpha, alpha 1 and the ground truth:
+Input with its hole, classical fills (OpenCV Telea, PatchMatch), alpha 0, the auto alpha, alpha 1
+and the ground truth:
 
 ![pictures](pictures-{kind}.jpg)
 """)
