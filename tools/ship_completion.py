@@ -76,7 +76,7 @@ def main(argv=None) -> None:
         f"- Holes: {d['mask']} masks (boxes up to {d['hole']:g} of the side)" + prefill,
         "- Objectives: "
         + "; ".join(
-            f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if k != "name" and v)
+            f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if isinstance(v, float) and v)
             for stage, o in meta["objectives"].items()
         ),
         "- Steps: "

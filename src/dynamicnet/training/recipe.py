@@ -117,6 +117,9 @@ class StageTable(Table):
 
 class TuneTable(StageTable):
     set: IDENT = "default"
+    # "end" trains the blocks at their set's unit alpha only (the paper); "across" at an alpha
+    # drawn each step on the matching mix of the main and the set's objectives (AlphaDraws)
+    alpha: optional(one_of("end", "across")) = absent()
 
 
 class RecipeModel(Table):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -376,3 +377,22 @@ def test_complete_fills_at_the_training_scale_and_pastes_back():
     full = complete(model, x, mask, alpha=1.0, side=None)
     assert torch.equal(full, model(x, alpha=1.0, mask=mask))
     assert not torch.allclose(out, full)
+
+
+def test_blocks_trained_across_the_knob_resume_exactly(tmp_path, photos, completion_recipe):
+    """``alpha = "across"``: each block step runs at a drawn alpha t on (1 - t) O_0 + t O_1."""
+    path = completion_recipe(tmp_path, photos, steps=(1, 3))
+    path.write_text(path.read_text().replace('objective = "sharp"', 'objective = "sharp"\nalpha = "across"'))
+    straight = train(path, tmp_path / "straight", progress=False)
+    run = tmp_path / "run"
+    assert train(path, run, progress=False, stop_after_steps=2) is None  # one step into the blocks
+    state = load_checkpoint(run / "checkpoint.pt")
+    assert state["stage"] == 1 and "draws" in state["stage_state"]
+    resumed = train(path, run, resume=True, progress=False)
+    a, b = dynamicnet.load(straight), dynamicnet.load(resumed)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
+    assert a.config["objectives"]["tune:default"]["trained_across_alpha_from"] == "smooth"
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    alphas = [r["alpha"] for r in logged if r.get("stage", "").startswith("tune:")]
+    assert len(alphas) == 3 and len(set(alphas)) == 3 and all(0 < t <= 1 for t in alphas)

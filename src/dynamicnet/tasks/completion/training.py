@@ -17,7 +17,7 @@ from ...data.folder import KeyedImages, RandomCrops, list_images
 from ...data.masks import draw_mask
 from ...training.adversarial import discriminator_update, generator_loss
 from ...training.recipe import Recipe, RecipeError
-from ...training.stages import Stage, recipe_metadata, two_phase_stages
+from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
 from ..base import recipe_perceptual, start_from
 from . import model as completion
 from .network import PatchDiscriminator
@@ -41,13 +41,23 @@ def training_images(recipe: Recipe) -> tuple[KeyedImages, int]:
 
 
 class Holes:
-    """The holes of one stage (a counter, so resuming redraws the same) and, for adversarial
-    objectives, the stage's discriminator and its optimiser."""
+    """The holes of one stage (a counter, so resuming redraws the same), for adversarial
+    objectives the stage's discriminator and its optimiser, and for blocks trained across
+    the knob the alphas they are drawn at."""
 
-    def __init__(self, recipe: Recipe, index: int, objective: CompletionObjective, lr: float, device) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        index: int,
+        objective: CompletionObjective,
+        lr: float,
+        device,
+        draws: AlphaDraws | None = None,
+    ) -> None:
         d = recipe.data
         self.kind, self.fraction = d["data"]["mask"], d["data"]["hole"]
         self.seed, self.calls = (d["seed"], index), 0
+        self.draws = draws
         self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
         self.net: nn.Module | None = None
         if objective.adversarial > 0:
@@ -65,10 +75,14 @@ class Holes:
         state: dict = {"calls": self.calls}
         if self.net is not None:
             state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.draws is not None:
+            state["draws"] = self.draws.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
         self.calls = int(state["calls"])
+        if self.draws is not None:
+            self.draws.load_state_dict(state["draws"])
         if self.net is not None:
             self.net.load_state_dict(state["net"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -106,24 +120,33 @@ class CompletionTraining:
 
     def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
-        holes = Holes(self.recipe, index, objective, float(table["lr"]), self.device)
+        across = table.get("alpha") == "across"  # blocks supervised at every knob position
+        low_end = self.recipe.data["main"]["objective"]
+        draws = AlphaDraws(alpha, self.recipe.data["seed"] * 1000 + index) if across else None
+        holes = Holes(self.recipe, index, objective, float(table["lr"]), self.device, draws)
 
         def loss(model: nn.Module, real: Tensor) -> dict[str, Tensor]:
+            t, at = draws.draw() if across else (1.0, alpha)
+            weights = self.objectives[low_end].mix(objective, t, "mix") if across else objective
             mask = holes.draw(real.shape[0], *real.shape[-2:]).to(real.device, real.dtype)
-            done = model(real, alpha=alpha, mask=mask)
+            done = model(real, alpha=at, mask=mask)
             terms = {"l1": hole_l1(done, real, mask)}
-            total = objective.l1 * terms["l1"]
-            if objective.perceptual > 0:
+            total = weights.l1 * terms["l1"]
+            if weights.perceptual > 0:
                 terms["perceptual"] = self.distance(done, real).mean()
-                total = total + objective.perceptual * terms["perceptual"]
+                total = total + weights.perceptual * terms["perceptual"]
             if holes.net is not None:
                 fake, real_pm = done * 2 - 1, real * 2 - 1
                 terms |= discriminator_update(
                     holes.net, holes.optimizer, real_pm, fake, holes.real_label, holes.r1
                 )
                 terms["adversarial"] = generator_loss(holes.net, fake)
-                total = total + objective.adversarial * terms["adversarial"]
+                total = total + weights.adversarial * terms["adversarial"]
+            if across:
+                terms["alpha"] = torch.tensor(t)
             return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
+
+        record = objective.to_dict() | ({"trained_across_alpha_from": low_end} if across else {})
 
         return Stage(
             name=name,
@@ -132,7 +155,7 @@ class CompletionTraining:
             loss=loss,
             steps=table["steps"],
             lr=float(table["lr"]),
-            objective=objective.to_dict(),
+            objective=record,
             state=holes,
             betas=BETAS,
         )

@@ -29,8 +29,6 @@ from ...training.recipe import (
     whole,
 )
 
-TUNE_ALPHA_MODES = ("end", "across")
-
 
 class StyleModelTable(Table):
     variant: one_of("single", "dual", "multi") = "single"
@@ -58,9 +56,6 @@ class StyleMain(StageTable):
 class StyleTune(TuneTable):
     objective: STR
     lr: POSITIVE = 1e-4
-    # "end" trains the blocks at their set's unit alpha only (the paper); "across" at an alpha
-    # drawn each step on the matching mix of the main and the set's objectives
-    alpha: optional(one_of(*TUNE_ALPHA_MODES)) = absent()
 
 
 class StyleRecipe(RecipeModel):
