@@ -96,6 +96,7 @@ def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:
 
 CRITERIA = {"seam": boundary_seam, "detail": detail_gap}  # from the completed image
 MODEL_CRITERIA = {"ring": ring_error}  # from the model, the image and alpha
+CRITERION_NAMES = (*CRITERIA, *MODEL_CRITERIA)
 
 
 @torch.no_grad()
@@ -108,8 +109,8 @@ def choose_alpha(
 ) -> tuple[Tensor, Tensor]:
     """The grid alpha with the smallest ``criterion`` score for each image, and all the scores
     ((N,) alphas, (N, len(grid)) scores)."""
-    if criterion not in (*CRITERIA, *MODEL_CRITERIA):
-        raise ValueError(f"unknown criterion {criterion!r} (use {', '.join([*CRITERIA, *MODEL_CRITERIA])})")
+    if criterion not in CRITERION_NAMES:
+        raise ValueError(f"unknown criterion {criterion!r} (use {', '.join(CRITERION_NAMES)})")
     if mask.dim() == 3:
         mask = mask[None]
     mask = (mask >= 0.5).to(x.dtype).expand(x.shape[0], 1, *x.shape[-2:])  # as the model reads it

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .classical import patchmatch_fill, smooth_fill
+from .classical import PatchMatchUnavailable, patchmatch_fill, patchmatch_module, smooth_fill
 
 Fill = Callable[[Tensor, Tensor], Tensor]  # (N, 3, H, W) in [0, 1] and (N, 1, H, W) holes -> filled
 
@@ -49,11 +49,13 @@ def classical_fills(seed: int = 0) -> dict[str, Fill]:
     if cv2 is not None:  # radius 5: OpenCV's examples use 3, which leaves streaks in larger holes
         fills["OpenCV Telea"] = _per_image(lambda p, m: cv2.inpaint(p, m * 255, 5, cv2.INPAINT_TELEA))
         fills["OpenCV Navier-Stokes"] = _per_image(lambda p, m: cv2.inpaint(p, m * 255, 5, cv2.INPAINT_NS))
-    patchmatch = _available("patchmatch")
-    if patchmatch is not None and getattr(patchmatch, "patchmatch_available", False):
-        fills["PatchMatch"] = lambda x, mask: patchmatch_fill(x, mask, seed)
-        # where a "patchmatch"-prefilled network starts: what it adds is the rest of its score
-        fills["mean of smooth and PatchMatch"] = lambda x, mask: (
-            (smooth_fill(x, mask) + patchmatch_fill(x, mask, seed)) / 2
-        )
+    try:
+        patchmatch_module()
+    except PatchMatchUnavailable:
+        return fills
+    fills["PatchMatch"] = lambda x, mask: patchmatch_fill(x, mask, seed)
+    # where a "patchmatch"-prefilled network starts: what it adds is the rest of its score
+    fills["mean of smooth and PatchMatch"] = lambda x, mask: (
+        (smooth_fill(x, mask) + patchmatch_fill(x, mask, seed)) / 2
+    )
     return fills

@@ -55,7 +55,8 @@ class PatchMatchUnavailable(DynamicNetError, ImportError):
     """pypatchmatch (a dependency) is missing, or its native library did not load."""
 
 
-def _patchmatch():
+def patchmatch_module():
+    """The pypatchmatch module, or :class:`PatchMatchUnavailable` saying how to get it."""
     try:
         import patchmatch
     except ImportError:
@@ -77,7 +78,7 @@ def patchmatch_fill(x: Tensor, mask: Tensor, seed: int = 0, patch_size: int = 3)
     depends on the image and hole alone (a resumed training sees the same fills). Patches of
     3 pixels measured best on held-out photos (5 and 7 blur and cost more).
     """
-    patchmatch = _patchmatch()
+    patchmatch = patchmatch_module()
     pixels = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     holes = (mask.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
     out = []

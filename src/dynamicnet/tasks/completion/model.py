@@ -95,8 +95,10 @@ class CompletionModel(AppModel):
             alpha = map_tensors(alpha, pad_map)
         out = self.net(inside, alpha=alpha)[..., :h, :w]
         if starts:  # what to add to the fill, in tanh's range: never a flat, gradient-free clamp
-            weights = out[:, 3:].softmax(1) if len(starts) > 1 else torch.ones_like(out[:, :1])
-            start = sum(weights[:, i : i + 1] * s for i, s in enumerate(starts))
+            start = starts[0]
+            if len(starts) > 1:  # the network's per-pixel weights of the fills
+                weights = out[:, 3:].softmax(1)
+                start = sum(weights[:, i : i + 1] * s for i, s in enumerate(starts))
             out = out[:, :3] + torch.atanh(start.clamp(-_EDGE, _EDGE))
         y = torch.tanh(out)
         return ((y + 1) / 2).to(x.dtype)

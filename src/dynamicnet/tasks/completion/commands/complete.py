@@ -15,7 +15,7 @@ from ....cli.common import (
     max_pixels,
 )
 from ....errors import printable
-from ....inference.working_point import DEFAULT_CRITERION
+from ....inference.working_point import CRITERION_NAMES, DEFAULT_CRITERION
 from ..model import TASK, build
 
 
@@ -39,7 +39,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="pick alpha for this image: the fill that best continues the pixels around the hole",
     )
     p.add_argument(
-        "--criterion", choices=("ring", "seam", "detail"), default=DEFAULT_CRITERION,
+        "--criterion", choices=CRITERION_NAMES, default=DEFAULT_CRITERION,
         help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
         "around the hole, seam continues the colours across its edge, detail matches the detail around it",
     )  # fmt: skip
