@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,17 @@ import torch
 from PIL import Image
 
 torch.set_num_threads(2)
+# the user's own models and trainings: never the real user folder (servers started by tests
+# inherit this too)
+os.environ["DYNAMICNET_HOME"] = tempfile.mkdtemp(prefix="dynamicnet-home-")
+
+
+@pytest.fixture
+def user_home(tmp_path: Path, monkeypatch) -> Path:
+    """An empty user folder (``DYNAMICNET_HOME``) for this test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DYNAMICNET_HOME", str(home))
+    return home
 
 
 def make_photo(path: Path, size=(48, 40), seed: int = 0) -> Path:

@@ -279,13 +279,15 @@ def test_models_table_and_loading_by_name(capsys):
     from dynamicnet.models import shipped_models
 
     code, out, _ = run(capsys, "models")
-    lines = out.splitlines()
-    assert code == 0 and lines[0].split()[:3] == ["NAME", "TASK", "ALPHA"]
+    table, folder = out.split("\n\n")
+    lines = table.splitlines()
+    assert code == 0 and lines[0].split()[:4] == ["NAME", "TASK", "ALPHA", "FROM"]
     assert [line.split()[0] for line in lines[1:]] == [m.name for m in shipped_models()]
+    assert all(line.split()[3] == "shipped" for line in lines[1:]) and "your models" in folder
     for m in shipped_models():
         assert dynamicnet.load(m.name).task == m.task
     code, _, err = run(capsys, "info", "no-such-model")
-    assert code == 2 and "no such model file or shipped model" in err
+    assert code == 2 and "no such model file or model name" in err
     with pytest.raises(dynamicnet.ModelFileError, match="shipped"):
         dynamicnet.load("no-such-model")
 

@@ -1,4 +1,4 @@
-"""What the shipped models are, and what a model file says about itself."""
+"""What the shipped models (and the user's) are, and what a model file says about itself."""
 
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ from ..errors import printable
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("models", help="list the shipped models (use their names as --model)")
+    p = verbs.add_parser("models", help="list the shipped models and yours (use their names as --model)")
     p.set_defaults(run=run_models)
 
     p = verbs.add_parser("info", help="show a model's metadata")
     p.set_defaults(run=run_info)
-    p.add_argument("model", help="model file (.safetensors) or shipped model name")
+    p.add_argument("model", help="model file (.safetensors) or model name")
     p.add_argument("--json", action="store_true", help="print the raw JSON metadata")
 
 
 def run_models(args) -> int:
-    from ..models import shipped_models
+    from ..models import all_models, user_models_dir
 
-    models = shipped_models()
+    models = all_models()
     width = max([len("NAME"), *(len(m.name) for m in models)])
-    print(f"{'NAME':<{width}}  {'TASK':<10}  {'ALPHA':<9}  DESCRIPTION")
+    print(f"{'NAME':<{width}}  {'TASK':<10}  {'ALPHA':<9}  {'FROM':<7}  DESCRIPTION")
     for m in models:
         alpha = f"[{m.alpha_range[0]:g}, {m.alpha_range[1]:g}]"
-        print(f"{m.name:<{width}}  {m.task:<10}  {alpha:<9}  {printable(m.description)}")
+        print(f"{m.name:<{width}}  {m.task:<10}  {alpha:<9}  {m.source:<7}  {printable(m.description)}")
+    print(f"\nyour models (dynamicnet new-style) are in {printable(user_models_dir())}")
     return 0
 
 

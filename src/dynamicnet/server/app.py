@@ -150,9 +150,9 @@ def create_app(
     """The demo app. ``models`` maps names to model files (default: the shipped models);
     ``allowed_hosts`` are the names in the Host header it answers (``"*"``: any)."""
     if models is None:
-        from ..models import shipped_models
+        from ..models import all_models
 
-        models = {m.name: m.path for m in shipped_models()}
+        models = {m.name: m.path for m in all_models()}
     if not models:
         raise DynamicNetError("no models to serve: train one or pass model files")
     metadata = {name: check_model_file(path) for name, path in models.items()}  # weights too: fail now

@@ -96,7 +96,9 @@ def start_from(
     ``whole=False`` (a recipe's ``[main] init``) copies the main network only: fine-tuning,
     e.g. DNI's second network. ``whole=True`` (``[model] init``) also copies the block sets,
     which must have the same names: a new painting starts from a trained Dynamic-Net, so it
-    needs a fraction of the steps. Blocks the source does not have keep their fresh weights.
+    needs a fraction of the steps. A source with one block set starts every set of a model
+    with several (one set per painting, each from the same trained blocks). Blocks the source
+    does not have keep their fresh weights.
     """
     where = f"{recipe_path}: {'[model]' if whole else '[main]'} init"
     try:
@@ -106,14 +108,16 @@ def start_from(
         raise RecipeError(f"{where}: {err}") from err
     if source is None:
         raise RecipeError(f"{where}: {path} is a {task!r} model, not a {model.task!r} one")
-    if whole and source.set_names != model.set_names:
+    one_for_all = len(source.set_names) == 1 and len(model.set_names) > 1
+    if whole and source.set_names != model.set_names and not one_for_all:
         raise RecipeError(
             f"{where}: {path} has the block sets {source.set_names}, this recipe {model.set_names}"
         )
     try:
         model.net.base.load_state_dict(source.net.base.state_dict())
         if whole:  # blocks the source lacks (a newer layout of the network) start fresh
-            for set_name, blocks in source.net.blocks.items():
+            for set_name in model.set_names:
+                blocks = source.net.blocks[source.set_names[0] if one_for_all else set_name]
                 for name, block in blocks.items():
                     if name not in model.net.blocks[set_name]:
                         raise RecipeError(f"{where}: {path} has a block {name!r} this recipe's network lacks")

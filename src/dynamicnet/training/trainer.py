@@ -14,8 +14,10 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +114,7 @@ def train(
     stop_after_steps: int | None = None,
     progress: bool = True,
     perceptual: str | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> Path | None:
     """Run (or continue) a recipe (a file or a :class:`Recipe`); returns the model file, or None
     if stopped early.
@@ -119,6 +122,8 @@ def train(
     ``stop_after_steps`` ends this invocation after that many optimisation steps with a
     checkpoint written, as an interruption would; ``resume=True`` continues from it.
     ``perceptual`` overrides the recipe's perceptual weights (a source name or a file).
+    ``on_step(done, total)`` hears of every optimisation step, counted over all stages (a
+    caller's own progress display, with ``progress=False``).
     """
     recipe = recipe_path if isinstance(recipe_path, Recipe) else load_recipe(recipe_path)
     out_dir = Path(out) if out is not None else Path("runs") / recipe.name
@@ -183,7 +188,7 @@ def train(
 
         run = _Run(
             task, stages, ctx, precision, recipe, ckpt_path, out_dir / "log.jsonl", bad_files,
-            stop_after_steps, progress,
+            stop_after_steps, progress, on_step,
         )  # fmt: skip
         run.log({"event": "start", "perceptual": task.perceptual_record, "processes": ctx.world})
         for index in range(first_stage, len(stages)):
@@ -222,6 +227,40 @@ def train(
             dist.destroy_process_group()
 
 
+def seconds_per_step(
+    recipe: Recipe, steps: int = 3, *, device: str | None = None, precision: str | None = None
+) -> float:
+    """Seconds one optimisation step of ``recipe``'s last stage (the block stages run the
+    main network too, so they are the slower ones) takes on this machine: the median of
+    ``steps`` timed steps after one warm-up step. Writes nothing; for sizing a run to a time
+    budget before its recipe is fixed.
+    """
+    chosen = resolve_device(device)
+    precision = precision or recipe.data["train"]["precision"]
+    task = build_task(recipe, chosen)
+    stage = task.stages()[-1]
+    params = _select_trainable(task.model, stage)
+    optimizer = torch.optim.Adam(params, lr=stage.lr, betas=stage.betas)
+    dataset = stage.dataset if stage.dataset is not None else task.dataset
+    batch = recipe.data["data"]["batch"]
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=StepSampler(0, 0, steps + 1, batch),
+        num_workers=recipe.data["data"]["workers"],
+    )
+    times, began = [], time.perf_counter()
+    for images, _ in loader:  # reading the photos counts too: training waits for it
+        with _autocast(precision, chosen):
+            loss = stage.loss(task.model, images.to(chosen))["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - began)
+        began = time.perf_counter()
+    return statistics.median(times[1:])
+
+
 @dataclass
 class _Run:
     """What the stages of one training invocation share."""
@@ -236,6 +275,12 @@ class _Run:
     bad_files: set[str]
     budget: int | None  # optimisation steps left in this invocation (None: no limit)
     progress: bool
+    on_step: Callable[[int, int], None] | None = None
+
+    def stepped(self, index: int, step: int) -> None:
+        if self.on_step is not None and self.ctx.is_main:
+            total = sum(s.steps for s in self.stages)
+            self.on_step(sum(s.steps for s in self.stages[:index]) + step, total)
 
     @property
     def out_of_budget(self) -> bool:
@@ -316,6 +361,7 @@ def _run_stage(
         values = {k: float(v.detach()) for k, v in terms.items()}
         bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
         bar.update(1)
+        run.stepped(index, step)
         if step % settings["log_every"] == 0 or step == stage.steps:
             now = time.perf_counter()  # seconds per step since the previous log line
             seconds = (now - logged_time) / (step - logged_step)
