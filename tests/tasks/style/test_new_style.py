@@ -61,6 +61,12 @@ def test_a_painting_becomes_a_listed_model_and_an_interrupted_run_ends_the_same(
     with pytest.raises(KeyboardInterrupt):
         ns.new_style(paintings[:1], "cut", **{**tiny, "on_step": interrupt})
     assert not (user_home / "models" / "cut.safetensors").exists()
+    progress = ns.training_progress("cut")  # what the demo shows of a run under way
+    assert (progress.done, progress.total, progress.stage) == (1, 2, "main") and progress.seconds_left > 0
+    preview = ns.preview_model("cut")  # from the checkpoint at the end of the main stage
+    with torch.no_grad():
+        assert preview(x, alpha=0.5).shape == x.shape and preview.context == model.context
+    assert ns.training_progress("whole") is None and ns.preview_model("whole") is None
     said = []
     ns.new_style(paintings[:1], "cut", **{**tiny, "say": said.append})
     assert any("continuing" in line for line in said)

@@ -35,7 +35,7 @@ from ...data.sheet import contact_sheet
 from ...errors import DynamicNetError
 from ...io.atomic import atomic_write
 from ...io.model_file import save_model
-from ...models import home, is_model_name, shipped_models, user_models_dir
+from ...models import home, is_model_name, resolve_model, shipped_models, user_models_dir
 from ...training.recipe import RecipeError
 
 KNOB_SIDE = 768  # photos' longer side for the knob and border figures (the shipped cards' side)
@@ -355,7 +355,6 @@ def finish(name: str, folder: Path, knob: str, painting_names: list[str], second
     from ...inference import Renderer
 
     model = load(folder / "model.safetensors")
-    start = load(KNOBS[knob].start)
     sets = model.set_names
     single = sets == ["default"]
     label = " + ".join(Path(n).stem for n in painting_names)
@@ -363,7 +362,7 @@ def finish(name: str, folder: Path, knob: str, painting_names: list[str], second
         model.config,
         name=name,
         description=f"{label}: {KNOBS[knob].meaning}" + ("" if single else ", one slider per painting"),
-        render_context=start.context,
+        render_context=_start_context(KNOBS[knob].start),
         new_style={"knob": knob, "paintings": painting_names},
     )
     recipe = model.config["recipe"]
@@ -480,3 +479,67 @@ def model_card(config: dict, figures: dict, trained_s: float, wall_s: float, hel
         )
     lines += ["", f"![{name} on photos]({name}.jpg)", ""]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an unfinished run stands (for a caller that watches it from outside, the demo)."""
+
+    name: str
+    done: int  # optimisation steps, over every stage
+    total: int
+    stage: str | None  # the stage of the latest logged step
+    seconds_left: float | None  # at the latest logged speed (the timed speed before any)
+
+
+def training_progress(name: str) -> Progress | None:
+    """How far the unfinished run of ``name`` has come (None if there is none)."""
+    folder = training_dir(name)
+    try:
+        saved = json.loads((folder / "request.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    recipe = saved["recipe"]
+    stages = {"main": recipe["main"]["steps"]}
+    stages.update({f"tune:{t['set']}": t["steps"] for t in recipe["tune"]})
+    total, per_step, stage, done = sum(stages.values()), saved.get("seconds_per_step"), None, 0
+    log = folder / "log.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:  # a line being written
+            continue
+        if rec.get("stage") in stages and "s_per_step" in rec:
+            stage, per_step = rec["stage"], rec["s_per_step"]
+            names = list(stages)
+            done = sum(stages[n] for n in names[: names.index(stage)]) + rec["step"]
+    left = (total - done) * per_step if per_step is not None else None
+    return Progress(name, done, total, stage, left)
+
+
+def preview_model(name: str):
+    """The unfinished run's model as of its latest checkpoint (None before the first one):
+    a preview of what the finished model will look like."""
+    from ...training.checkpoint import load_latest
+    from ...training.trainer import CHECKPOINT
+    from . import model as style
+
+    folder = training_dir(name)
+    state, _, _ = load_latest(folder / CHECKPOINT)
+    if state is None:
+        return None
+    recipe = json.loads((folder / "request.json").read_text(encoding="utf-8"))["recipe"]
+    variant = recipe["model"]["variant"]
+    sets = [t["set"] for t in recipe["tune"]]
+    config = style.default_config(variant, sets, style.RECIPE_ARCHITECTURES[recipe["model"]["architecture"]])
+    model = style.build(config)
+    model.load_state_dict(state["model"])
+    model.config["render_context"] = _start_context(recipe["model"]["init"])
+    return model.eval()
+
+
+def _start_context(start: str) -> int:
+    from ...io.model_file import read_metadata
+
+    return int(read_metadata(resolve_model(start)).get("render_context", 0))
