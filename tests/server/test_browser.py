@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from dynamicnet.server import create_app
+from dynamicnet.tasks.style.web import Training
+from tests.conftest import make_photo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -20,22 +24,31 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromiu
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_file, tiny_gan_file, tiny_completion_file):
+def server(tiny_model_file, tiny_gan_file, tiny_completion_file, tmp_path_factory):
+    """The demo, whose paintings train in seconds (tiny_new_style.py) into a user folder of
+    its own."""
     import uvicorn
 
     models = {"tiny": tiny_model_file, "faces": tiny_gan_file, "fill": tiny_completion_file}
+    root = tmp_path_factory.mktemp("new-style")
+    for i in range(5):
+        make_photo(root / "photos" / f"p{i}.jpg", size=(48 + 4 * i, 40), seed=i)
+    command = (sys.executable, str(Path(__file__).with_name("tiny_new_style.py")))
+    training = Training(command=command, photos=root / "photos", perceptual="random")
+    app = create_app(models, precision="fp32", view_options={"style": {"training": training}})
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(models, precision="fp32"), port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DYNAMICNET_HOME", str(root / "home"))
+        srv = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        while not srv.started:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -557,3 +570,61 @@ def test_every_control_is_labelled_and_the_keyboard_moves_the_sliders(server, br
     before = float(slider.get_attribute("value"))
     slider.send_keys(Keys.ARROW_RIGHT * 5)
     assert float(slider.get_attribute("value")) == pytest.approx(before + 0.05)
+
+
+def test_add_your_painting_trains_a_model_that_joins_the_picker(server, browser, tmp_path):
+    """Upload a painting with a one-minute budget (seconds here): progress, then the new
+    model chosen in the picker and rendering the photo."""
+
+    viewport(browser, 420, 800)  # a phone-sized page: smaller renders, the same flow
+    try:
+        _add_a_painting(server, browser, tmp_path)
+    finally:
+        viewport(browser, 1300, 900)
+
+
+def _add_a_painting(server, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(server)
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    before = canvas(browser)
+    browser.find_element(By.CSS_SELECTOR, "#new-style summary").click()
+    browser.find_element(By.ID, "ns-start").click()  # no painting chosen yet: said in the page
+    wait_for(browser, "return !document.getElementById('ns-message').hidden")  # beside the controls
+    assert "Choose your painting" in browser.find_element(By.ID, "ns-message").text
+
+    painting = make_photo(tmp_path / "Water Lilies.png", size=(160, 128), seed=5)
+    browser.find_element(By.ID, "ns-file").send_keys(str(painting))
+    assert browser.find_element(By.ID, "ns-name").get_attribute("value") == "water-lilies"  # from the file
+    Select(browser.find_element(By.ID, "ns-knob")).select_by_value("level")
+    assert "painting at full strength" in browser.find_element(By.ID, "ns-knob-note").text
+    minutes = browser.find_element(By.ID, "ns-minutes")
+    minutes.clear()
+    minutes.send_keys("1")
+    name = browser.find_element(By.ID, "ns-name")
+    name.clear()
+    name.send_keys("Water Lilies")
+    browser.find_element(By.ID, "ns-start").click()  # the server's word on a bad name
+    wait_for(browser, "return document.getElementById('ns-message').textContent.includes('lower-case')")
+    name.clear()
+    name.send_keys("water-lilies")
+    renders = browser.execute_script("return window.previewStats.exactRenders")
+    browser.find_element(By.ID, "ns-start").click()
+    wait_for(browser, "return !document.getElementById('ns-run').hidden")
+    assert browser.find_element(By.ID, "ns-message").get_attribute("hidden")  # the earlier error is cleared
+    assert browser.find_element(By.ID, "ns-cancel").is_displayed()
+    assert "Training water-lilies" in browser.find_element(By.ID, "ns-label").text
+    assert browser.find_element(By.ID, "ns-progress").is_displayed()
+
+    wait_for(browser, "return document.getElementById('model').value === 'water-lilies'", timeout=120)
+    options = [o.get_attribute("value") for o in Select(browser.find_element(By.ID, "model")).options]
+    assert options[:3] == ["tiny", "faces", "fill"] and options[-1] == "water-lilies"
+    assert browser.find_element(By.ID, "ns-run").get_attribute("hidden")
+    assert "water-lilies is ready" in browser.find_element(By.ID, "ns-note").text
+    assert "Water Lilies" in browser.find_element(By.ID, "explain").text
+    stats = browser.execute_script("return window.newStyleStats")
+    assert stats["updates"] >= 2 and {"preparing", "training", "measuring"} & set(stats["phases"])
+    settle(browser, renders)  # the photo rendered by the new model
+    assert np.abs(canvas(browser) - before).mean() > 1.0

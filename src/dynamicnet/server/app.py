@@ -25,10 +25,10 @@ import contextlib
 import errno
 import io
 import socket
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -146,9 +146,12 @@ def create_app(
     max_concurrent: int = 2,
     precision: str = "auto",
     allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
+    view_options: Mapping[str, Any] | None = None,
 ) -> FastAPI:
-    """The demo app. ``models`` maps names to model files (default: the shipped models);
-    ``allowed_hosts`` are the names in the Host header it answers (``"*"``: any)."""
+    """The demo app. ``models`` maps names to model files (default: the shipped models and
+    the user's); ``allowed_hosts`` are the names in the Host header it answers (``"*"``: any);
+    ``view_options`` are settings for a task's view, by task (the style view's: how it trains
+    a user's painting, see :mod:`dynamicnet.tasks.style.web`)."""
     if models is None:
         from ..models import all_models
 
@@ -162,7 +165,7 @@ def create_app(
     if unserved:
         raise DynamicNetError(f"the demo has no view for {', '.join(unserved)} models")
     server = ServerContext(
-        models=models,
+        models=dict(models),  # a view may add models; the caller's dict is left as it was
         metadata=metadata,
         store=PhotoStore(max_image_bytes),
         busy=MemoryBudget(max_concurrent),  # see the module's text
@@ -171,6 +174,8 @@ def create_app(
         },
         endpoints={name: view.ENDPOINT for name, view in views.items()},
         load=load_model,
+        check=check_model_file,
+        options=dict(view_options or {}),
     )
     samples: list[dict] = []
     folder = Path(str(resources.files(__package__))) / "samples"
@@ -180,7 +185,13 @@ def create_app(
         key = server.store.add(photo, pinned=True)
         samples.append({"id": key, "name": path.stem, "width": width, "height": height})
 
-    app = FastAPI(title="dynamicnet demo", docs_url=None, redoc_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for stop in server.on_shutdown:  # e.g. a training the style view started
+            stop()
+
+    app = FastAPI(title="dynamicnet demo", docs_url=None, redoc_url=None, lifespan=lifespan)
     uploads = (max_upload_bytes + MULTIPART_SLACK, f"upload over {max_upload_bytes / 2**20:g} MB")
     json_bodies = (max_json_bytes, f"request body over {max_json_bytes / 2**20:g} MB")
     limits = {"/api/images": uploads}
@@ -215,7 +226,7 @@ def create_app(
         """Each model with what the page needs to show it: its view, the endpoint that renders
         it, the extras its view offers, and one sentence on what alpha does."""
         out = []
-        for name, meta in metadata.items():
+        for name, meta in list(server.metadata.items()):  # a view may add one meanwhile
             low, high = meta.get("alpha_range", [0.0, 1.0])
             view = views[meta["task"]]
             out.append({

@@ -15,7 +15,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,7 +38,7 @@ from ..data.images import (
     tensor_to_pil,
 )
 from ..data.masks import mask_values
-from ..errors import printable
+from ..errors import DynamicNetError, printable
 
 MAX_JSON_BYTES = 16 * 2**20
 MAX_PIXELS = 24_000_000
@@ -186,7 +186,11 @@ def check_alpha(model: Any, *alphas: Any) -> None:
 class ServerContext:
     """What a view's endpoints use. ``loaders`` maps each task to what the server keeps for
     one of its models (the model itself, or a Renderer around it); ``endpoints`` each task
-    to the endpoint its models are used through, for the error that points there."""
+    to the endpoint its models are used through, for the error that points there.
+
+    A view may add a model while the server runs (one it trained, :meth:`add_model`), take
+    settings the server was started with (``options``, by task) and leave work that must end
+    with the server (``on_shutdown``)."""
 
     models: dict[str, Path]
     metadata: dict[str, dict]
@@ -195,6 +199,9 @@ class ServerContext:
     loaders: dict[str, Callable[[torch.nn.Module], Any]]
     endpoints: dict[str, str]
     load: Callable[[Path], torch.nn.Module]
+    check: Callable[[Path], dict] | None = None  # a model file's metadata, its weights checked
+    options: dict[str, Any] = field(default_factory=dict)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._loaded: dict[str, Any] = {}
@@ -214,3 +221,15 @@ class ServerContext:
             if name not in self._loaded:
                 self._loaded[name] = self.loaders[task](self.load(self.models[name]))
             return self._loaded[name]
+
+    def add_model(self, name: str, path: Path) -> dict:
+        """Serve the model file ``path`` as ``name`` from now on (listed by ``/api/models``);
+        its metadata, or a DynamicNetError if the server cannot serve it."""
+        meta = self.check(path) if self.check is not None else {"task": None}
+        if meta.get("task") not in self.loaders:
+            raise DynamicNetError(f"{short(name)}: the demo has no view for {meta.get('task')} models")
+        with self._lock:
+            self.models[name] = path
+            self.metadata[name] = meta
+            self._loaded.pop(name, None)
+        return meta
