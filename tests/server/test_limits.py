@@ -220,3 +220,18 @@ def test_a_port_in_use_is_one_line_naming_the_option(tiny_model_file, capsys):
     captured = capsys.readouterr()
     assert code == 2 and "--port" in captured.err and len(captured.err.strip().splitlines()) == 1
     assert "demo on" not in captured.out
+
+
+def test_the_demo_trains_paintings_on_the_photos_it_is_given(
+    tiny_model_file, photo_dir, tmp_path, monkeypatch, capsys
+):
+    from dynamicnet.cli import main as cli
+
+    options = {}
+    monkeypatch.setattr(
+        "dynamicnet.server.serve", lambda *args, view_options=None, **kw: options.update(view_options or {})
+    )
+    assert cli.main(["demo", "--model", str(tiny_model_file), "--photos", str(photo_dir)]) == 0
+    assert options["style"]["training"].photos == photo_dir.resolve()
+    assert cli.main(["demo", "--model", str(tiny_model_file), "--photos", str(tmp_path / "none")]) == 2
+    assert "not a folder" in capsys.readouterr().err

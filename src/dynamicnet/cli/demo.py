@@ -17,6 +17,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--open", action="store_true", help="open the demo in a browser once it listens")
     p.add_argument(
+        "--photos", metavar="DIR",
+        help="photos that 'add your painting' trains on (default: the shipped models' photos, in a checkout)",
+    )  # fmt: skip
+    p.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME",
         help="also answer requests addressed to this host name (for a proxy or a LAN name; '*': any). "
         "Loopback names and, with --host 0.0.0.0, this machine's names are always answered",
@@ -36,5 +40,14 @@ def run(args) -> int:
         models = {n if names.count(n) == 1 else f"{n} ({p})": p for n, p in zip(names, paths)}
     if not 0 < args.port < 65536:
         raise CommandError(f"--port {args.port}: give a port from 1 to 65535")
-    serve(args.host, args.port, models, args.allow_host, open_browser=args.open)
+    options = None
+    if args.photos:
+        from pathlib import Path
+
+        from ..tasks.style.web import Training
+
+        if not Path(args.photos).is_dir():
+            raise CommandError(f"--photos {args.photos}: not a folder")
+        options = {"style": {"training": Training(photos=Path(args.photos).resolve())}}
+    serve(args.host, args.port, models, args.allow_host, open_browser=args.open, view_options=options)
     return 0

@@ -277,16 +277,17 @@ def serve(
     models: dict[str, Path] | None = None,
     allowed_hosts: Iterable[str] = (),
     open_browser: bool = False,
+    view_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Run the demo with uvicorn until interrupted; it answers the names of ``host`` (see
-    :func:`host_names`) and ``allowed_hosts``.
+    :func:`host_names`) and ``allowed_hosts``; ``view_options`` as for :func:`create_app`.
 
     The socket is bound before anything is printed: a port in use is one clear error, and
     the address printed is one that already accepts connections.
     """
     import uvicorn
 
-    app = create_app(models, allowed_hosts=[*host_names(host), *allowed_hosts])
+    app = create_app(models, allowed_hosts=[*host_names(host), *allowed_hosts], view_options=view_options)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

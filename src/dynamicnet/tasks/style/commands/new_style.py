@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ....errors import printable
 
@@ -40,16 +41,20 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run(args) -> int:
     from ..new_style import new_style
 
-    path = new_style(
-        args.paintings,
-        args.name,
-        knob=args.knob,
-        minutes=args.minutes,
-        photos=args.photos,
-        perceptual=args.perceptual,
-        force=args.force,
-        progress=not args.no_progress,
-    )
+    try:
+        path = new_style(
+            args.paintings,
+            args.name,
+            knob=args.knob,
+            minutes=args.minutes,
+            photos=args.photos,
+            perceptual=args.perceptual,
+            force=args.force,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print("\ndynamicnet new-style: interrupted; the same command continues it", file=sys.stderr)
+        return 130
     from ....io.model_file import read_metadata
 
     sets = read_metadata(path)["sets"]
