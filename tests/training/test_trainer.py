@@ -164,3 +164,13 @@ def test_torchrun_two_processes_matches_one_process(recipe, tmp_path):
     log = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r.get("stage") == "main"] == [1, 2, 3]
     assert log[0]["event"] == "start" and log[0]["processes"] == 2
+
+
+def test_a_time_budget_counts_each_image_decoded_once_when_the_folder_is_kept():
+    from dynamicnet.training.trainer import StepTiming
+
+    kept = StepTiming(step_s=1.0, decode_s=0.5, images=10, batch=4)
+    assert kept.steps_within(100) == 95  # ten images decoded once (5 s), then 1 s a step
+    assert kept.steps_within(6) == 2  # too short to decode them all: every batch is new
+    every_time = StepTiming(step_s=1.0, decode_s=0.5, images=float("inf"), batch=4)
+    assert every_time.steps_within(100) == 33

@@ -227,13 +227,31 @@ def train(
             dist.destroy_process_group()
 
 
-def seconds_per_step(
+@dataclass(frozen=True)
+class StepTiming:
+    """How long a recipe's training takes on this machine, from a few timed steps."""
+
+    step_s: float  # one optimisation step of the slowest stage, its batch already decoded
+    decode_s: float  # reading and preparing one training image
+    images: float  # images decoded at most once each (kept in memory); inf: decoded every time
+    batch: int
+
+    def steps_within(self, seconds: float) -> int:
+        """The most optimisation steps that fit in ``seconds``, decoding included."""
+        fresh = seconds / (self.step_s + self.batch * self.decode_s)  # every batch decoded anew
+        if fresh * self.batch <= self.images:
+            return max(0, int(fresh))
+        return max(0, int((seconds - self.images * self.decode_s) / self.step_s))
+
+
+def time_training(
     recipe: Recipe, steps: int = 3, *, device: str | None = None, precision: str | None = None
-) -> float:
-    """Seconds one optimisation step of ``recipe``'s last stage (the block stages run the
-    main network too, so they are the slower ones) takes on this machine: the median of
-    ``steps`` timed steps after one warm-up step. Writes nothing; for sizing a run to a time
-    budget before its recipe is fixed.
+) -> StepTiming:
+    """Time ``recipe``'s training here without writing anything: ``steps`` optimisation steps
+    of its last stage (block stages run the main network too, so they are the slower ones)
+    after a warm-up step, and the decoding of their images. Decoding is timed apart because a
+    small photo folder is decoded once and then kept: the first steps are slower than the
+    rest. For sizing a run to a time budget before its recipe is fixed.
     """
     chosen = resolve_device(device)
     precision = precision or recipe.data["train"]["precision"]
@@ -243,22 +261,22 @@ def seconds_per_step(
     optimizer = torch.optim.Adam(params, lr=stage.lr, betas=stage.betas)
     dataset = stage.dataset if stage.dataset is not None else task.dataset
     batch = recipe.data["data"]["batch"]
-    loader = DataLoader(
-        dataset,
-        batch_size=batch,
-        sampler=StepSampler(0, 0, steps + 1, batch),
-        num_workers=recipe.data["data"]["workers"],
-    )
-    times, began = [], time.perf_counter()
-    for images, _ in loader:  # reading the photos counts too: training waits for it
+    began = time.perf_counter()
+    batches = [
+        torch.stack([dataset[(0, step * batch + i)][0] for i in range(batch)]) for step in range(steps + 1)
+    ]
+    decode_s = (time.perf_counter() - began) / ((steps + 1) * batch)
+    times = []
+    for images in batches:
+        began = time.perf_counter()
         with _autocast(precision, chosen):
             loss = stage.loss(task.model, images.to(chosen))["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - began)
-        began = time.perf_counter()
-    return statistics.median(times[1:])
+    images = len(dataset) if getattr(dataset, "cache", False) else math.inf
+    return StepTiming(statistics.median(times[1:]), decode_s, images, batch)
 
 
 @dataclass

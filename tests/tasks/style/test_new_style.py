@@ -23,6 +23,7 @@ def tiny(monkeypatch, photo_dir, user_home):
     monkeypatch.setattr(ns, "TRAINING_DATA", {"crop": 32, "resize": 36, "batch": 2})
     monkeypatch.setattr(ns, "KNOB_SIDE", 160)
     monkeypatch.setattr(ns, "SHEET_SIDE", 48)
+    monkeypatch.setattr(ns, "_MEASURE_SECONDS", 60)  # a one-minute budget: one step per stage
     return {
         "photos": photo_dir,
         "minutes": 1,

@@ -44,7 +44,10 @@ _MIN_MEASURED_SIDE = 160  # the border figure compares bands up to 64 px deep on
 MIN_PAINTING_SIDE = 128  # a style target is seen at 512 px: below this there is little to learn
 MAX_PAINTINGS = 8
 MIN_PHOTOS = 4
-_MEASURE_SECONDS = 60  # kept out of the training budget: the card's measurements at 768 px
+# kept out of the training budget: timing steps and building the training (style targets),
+# and the card's measurements at 768 px
+_SETUP_SECONDS = 20
+_MEASURE_SECONDS = 25
 
 
 class NewStyleError(DynamicNetError, ValueError):
@@ -248,22 +251,23 @@ def _prepare(
                 f"{folder} holds an unfinished training of {name} with other paintings or settings: "
                 "rerun it with the same ones to continue, or pass --force to start over"
             )
-    if folder.exists():
-        shutil.rmtree(folder)
     images = [_read_painting(p) for p in paintings]  # every painting checked before anything is written
     photo_dir, holdout = _photo_split(photos, knob)
     sets = set_names(paintings)
+    if folder.exists():  # an unfinished run replaced (force), or one that never got its request written
+        shutil.rmtree(folder)
     try:
         (folder / "paintings").mkdir(parents=True)
         for s, img in zip(sets, images):
             atomic_save(img, folder / "paintings" / f"{s}.png")
         say("timing a few training steps on this machine ...")
-        from ...training.trainer import seconds_per_step
+        from ...training.trainer import time_training
 
         probe = _parse(recipe_data(name, knob, sets, photo_dir, holdout, 10, perceptual), folder)
-        per_step = seconds_per_step(probe)
-        budget = max(0.0, minutes * 60 - _MEASURE_SECONDS)
-        steps = max(len(sets) + 1, int(budget / per_step))
+        timing = time_training(probe)
+        per_step = timing.step_s
+        budget = max(0.0, minutes * 60 - _SETUP_SECONDS - _MEASURE_SECONDS)
+        steps = max(len(sets) + 1, timing.steps_within(budget))
         data = recipe_data(name, knob, sets, photo_dir, holdout, steps, perceptual)
         _parse(data, folder)
         saved = {"request": request.to_dict(), "recipe": data, "seconds_per_step": per_step}

@@ -219,7 +219,7 @@ class _Trainings:
             except DynamicNetError:
                 self.missing[knob] = (
                     "the photos the shipped models were trained on are not on this machine, so the demo "
-                    "cannot train a style here ('dynamicnet new-style --photos DIR' can)"
+                    "cannot train a style here: start it with 'dynamicnet demo --photos DIR'"
                 )
         return self.missing[knob]
 
