@@ -75,10 +75,27 @@ def test_a_painting_becomes_a_listed_model_and_an_interrupted_run_ends_the_same(
         assert torch.equal(a, b), k
 
 
-def test_several_paintings_make_one_block_set_each(tiny, paintings):
-    ns.new_style(paintings, "pair", **tiny)
+def test_several_paintings_make_one_block_set_each(tiny, paintings, photo_dir, tmp_path):
+    path = ns.new_style(paintings, "pair", **tiny)
     model = dynamicnet.load("pair")
     assert model.set_names == ["water_lilies", "p_9"]
+    assert "--alpha water_lilies=0.5,p_9=0.5" in path.with_suffix(".md").read_text()  # as the card says
+    photo = str(next(photo_dir.glob("*.jpg")))
+    assert (
+        main(
+            [
+                "stylize",
+                photo,
+                "--model",
+                "pair",
+                "--alpha",
+                "water_lilies=0.5,p_9=0.5",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     x = torch.rand(1, 3, 40, 48)
     with torch.no_grad():
         mixed = model(x, alpha={"water_lilies": 0.5, "p_9": 0.3})
@@ -113,6 +130,8 @@ def test_bad_requests_say_why_in_one_line_and_write_nothing(tiny, paintings, tmp
     assert "--force" in capsys.readouterr().err
     assert main(["new-style", str(paintings[1]), "--name", "mine", *base, "--force"]) == 0
     assert "is ready" in capsys.readouterr().out
-    assert dynamicnet.read_metadata(user_home / "models" / "mine.safetensors")["new_style"]["paintings"] == [
-        "9.png"
-    ]
+    meta = dynamicnet.read_metadata(user_home / "models" / "mine.safetensors")
+    assert meta["new_style"]["paintings"] == ["9.png"]
+    assert main(["models"]) == 0
+    mine = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mine ")]
+    assert len(mine) == 1 and "  yours  " in mine[0]

@@ -434,7 +434,7 @@ def model_card(config: dict, figures: dict, trained_s: float, wall_s: float, hel
     use = (
         f"`dynamicnet stylize IMG --model {name} --alpha 0 0.5 1 --out DIR`"
         if sets == ["default"]
-        else f"`dynamicnet stylize IMG --model {name} --alpha '{json.dumps({sets[0]: 0.5})}' --out DIR`"
+        else f"`dynamicnet stylize IMG --model {name} --alpha {','.join(f'{s}=0.5' for s in sets)} --out DIR`"
     )
     lines = [
         f"# {name}",

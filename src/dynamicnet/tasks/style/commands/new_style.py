@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ....errors import printable
@@ -60,7 +59,7 @@ def run(args) -> int:
     sets = read_metadata(path)["sets"]
     print(f"{args.name} is ready: dynamicnet stylize IMG --model {args.name} --alpha 0 0.5 1 --out DIR")
     if sets != ["default"]:
-        mix = json.dumps({s: round(1 / len(sets), 2) for s in sets})
-        print(f"mix the paintings with --alpha '{mix}' (one weight per painting: {', '.join(sets)})")
+        mix = ",".join(f"{s}={1 / len(sets):.2g}" for s in sets)
+        print(f"mix the paintings with --alpha {mix} (one weight per painting: {', '.join(sets)})")
     print(f"card: {printable(path.with_suffix('.md'))}")
     return 0
