@@ -232,6 +232,6 @@ def test_the_demo_trains_paintings_on_the_photos_it_is_given(
         "dynamicnet.server.serve", lambda *args, view_options=None, **kw: options.update(view_options or {})
     )
     assert cli.main(["demo", "--model", str(tiny_model_file), "--photos", str(photo_dir)]) == 0
-    assert options["style"]["training"].photos == photo_dir.resolve()
+    assert options["style"]["training"]["photos"] == photo_dir.resolve()
     assert cli.main(["demo", "--model", str(tiny_model_file), "--photos", str(tmp_path / "none")]) == 2
     assert "not a folder" in capsys.readouterr().err

@@ -41,13 +41,11 @@ def run(args) -> int:
     if not 0 < args.port < 65536:
         raise CommandError(f"--port {args.port}: give a port from 1 to 65535")
     options = None
-    if args.photos:
+    if args.photos:  # the style view's training settings (dynamicnet.tasks.style.web.Training)
         from pathlib import Path
-
-        from ..tasks.style.web import Training
 
         if not Path(args.photos).is_dir():
             raise CommandError(f"--photos {args.photos}: not a folder")
-        options = {"style": {"training": Training(photos=Path(args.photos).resolve())}}
+        options = {"style": {"training": {"photos": Path(args.photos).resolve()}}}
     serve(args.host, args.port, models, args.allow_host, open_browser=args.open, view_options=options)
     return 0

@@ -96,8 +96,9 @@ def start_from(
     ``whole=False`` (a recipe's ``[main] init``) copies the main network only: fine-tuning,
     e.g. DNI's second network. ``whole=True`` (``[model] init``) also copies the block sets,
     which must have the same names: a new painting starts from a trained Dynamic-Net, so it
-    needs a fraction of the steps. A source with one block set starts every set of a model
-    with several (one set per painting, each from the same trained blocks). Blocks the source
+    needs a fraction of the steps. A source with one block set starts every set of a multi-set
+    model (one set per painting, each from the same trained blocks); a dual model's two
+    sets pull in opposite directions, so it needs a dual source. Blocks the source
     does not have keep their fresh weights.
     """
     where = f"{recipe_path}: {'[model]' if whole else '[main]'} init"
@@ -108,7 +109,7 @@ def start_from(
         raise RecipeError(f"{where}: {err}") from err
     if source is None:
         raise RecipeError(f"{where}: {path} is a {task!r} model, not a {model.task!r} one")
-    one_for_all = len(source.set_names) == 1 and len(model.set_names) > 1
+    one_for_all = len(source.set_names) == 1 and model.net.variant == "multi"
     if whole and source.set_names != model.set_names and not one_for_all:
         raise RecipeError(
             f"{where}: {path} has the block sets {source.set_names}, this recipe {model.set_names}"
