@@ -75,34 +75,9 @@ def test_a_painting_becomes_a_listed_model_and_an_interrupted_run_ends_the_same(
         assert torch.equal(a, b), k
 
 
-def test_several_paintings_make_one_block_set_each(tiny, paintings, photo_dir, tmp_path):
-    path = ns.new_style(paintings, "pair", **tiny)
-    model = dynamicnet.load("pair")
-    assert model.set_names == ["water_lilies", "p_9"]
-    assert "--alpha water_lilies=0.5,p_9=0.5" in path.with_suffix(".md").read_text()  # as the card says
-    photo = str(next(photo_dir.glob("*.jpg")))
-    assert (
-        main(
-            [
-                "stylize",
-                photo,
-                "--model",
-                "pair",
-                "--alpha",
-                "water_lilies=0.5,p_9=0.5",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    x = torch.rand(1, 3, 40, 48)
-    with torch.no_grad():
-        mixed = model(x, alpha={"water_lilies": 0.5, "p_9": 0.3})
-        assert not torch.allclose(mixed, model(x, alpha={"water_lilies": 1.0}))
-
-
-def test_bad_requests_say_why_in_one_line_and_write_nothing(tiny, paintings, tmp_path, capsys, user_home):
+def test_bad_requests_fail_in_one_line_and_two_paintings_make_two_sets(
+    tiny, paintings, tmp_path, capsys, user_home
+):
     not_image = tmp_path / "notes.jpg"
     not_image.write_text("not a picture")
     tiny_painting = tmp_path / "small.png"
@@ -128,10 +103,19 @@ def test_bad_requests_say_why_in_one_line_and_write_nothing(tiny, paintings, tmp
     (user_home / "models" / "mine.safetensors").write_bytes(b"an older model")
     assert main(["new-style", str(paintings[1]), "--name", "mine", *base]) == 2
     assert "--force" in capsys.readouterr().err
-    assert main(["new-style", str(paintings[1]), "--name", "mine", *base, "--force"]) == 0
+    # replaced by a model of two paintings: one block set each, mixed as the card and the command say
+    assert main(["new-style", str(paintings[0]), str(paintings[1]), "--name", "mine", *base, "--force"]) == 0
     assert "is ready" in capsys.readouterr().out
-    meta = dynamicnet.read_metadata(user_home / "models" / "mine.safetensors")
-    assert meta["new_style"]["paintings"] == ["9.png"]
+    model = dynamicnet.load("mine")
+    assert model.config["new_style"]["paintings"] == ["Water Lilies.png", "9.png"]
+    assert model.set_names == ["water_lilies", "p_9"]
+    mix = "water_lilies=0.5,p_9=0.5"
+    assert f"--alpha {mix}" in (user_home / "models" / "mine.md").read_text()
+    photo = str(next(tiny["photos"].glob("*.jpg")))
+    assert main(["stylize", photo, "--model", "mine", "--alpha", mix, "--out", str(tmp_path / "out")]) == 0
+    x = torch.rand(1, 3, 40, 48)
+    with torch.no_grad():
+        assert not torch.allclose(model(x, alpha={"water_lilies": 0.5, "p_9": 0.3}), model(x, alpha=0))
     assert main(["models"]) == 0
     mine = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mine ")]
     assert len(mine) == 1 and "  yours  " in mine[0]
