@@ -124,9 +124,10 @@ def default_photos(knob: str) -> tuple[Path, list[str]]:
     )
 
 
-def _check_name(name: str, force: bool) -> None:
+def check_name(name: str, force: bool = False) -> None:
+    """A name the new model can take (a shipped name never; one of yours with ``force``)."""
     if not is_model_name(name):
-        raise NewStyleError(f"--name {name!r}: use lower-case letters, digits and '-' (e.g. my-monet)")
+        raise NewStyleError(f"--name {name!r}: use lower-case words joined by '-' (e.g. my-monet)")
     if name in {m.name for m in shipped_models()}:
         raise NewStyleError(f"--name {name}: a shipped model has that name; choose another")
     if (user_models_dir() / f"{name}.safetensors").exists() and not force:
@@ -308,7 +309,7 @@ def new_style(
         raise NewStyleError(f"--knob must be one of {', '.join(KNOBS)}, got {knob!r}")
     if not 1 <= minutes <= 24 * 60:
         raise NewStyleError(f"--minutes must be 1 to 1440, got {minutes:g}")
-    _check_name(name, force)
+    check_name(name, force)
     for p in paintings:
         if not p.is_file():
             raise NewStyleError(f"{p}: no such file")

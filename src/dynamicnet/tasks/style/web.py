@@ -33,7 +33,7 @@ from ...errors import DynamicNetError, one_line
 from ...extras import MissingExtraError, require
 from ...inference import Renderer
 from ...inference.color import preserve_color
-from ...models import home, is_model_name, shipped_models, user_models_dir
+from ...models import home, is_model_name, user_models_dir
 from ...server.context import (
     MAX_PIXELS,
     Alpha,
@@ -233,9 +233,12 @@ class _Trainings:
         if len(name) > 64 or not is_model_name(name):
             message = f"name {short(name)!r}: use lower-case words joined by '-' (e.g. my-monet)"
             raise HTTPException(422, message)
-        if name in {m.name for m in shipped_models()}:
-            raise HTTPException(422, f"name {name}: a shipped model has that name; choose another")
-        if name in self.server.models or (user_models_dir() / f"{name}.safetensors").exists():
+        try:
+            ns.check_name(name)
+        except ns.NewStyleError as err:
+            message = str(err).removeprefix("--").replace("--force replaces it", "choose another")
+            raise HTTPException(422, message) from None
+        if name in self.server.models:
             raise HTTPException(422, f"name {name}: you already have a model of that name; choose another")
         if ns.training_dir(name).exists():
             raise HTTPException(
