@@ -20,9 +20,10 @@ from ..training.recipe import Recipe, RecipeError, read_recipe_file
 from .base import AppModel, Task, TaskTraining
 from .completion import TASK as COMPLETION
 from .gan import TASK as GAN
+from .restore import TASK as RESTORE
 from .style import TASK as STYLE
 
-TASKS: dict[str, Task] = {task.name: task for task in (STYLE, GAN, COMPLETION)}
+TASKS: dict[str, Task] = {task.name: task for task in (STYLE, GAN, COMPLETION, RESTORE)}
 
 
 def builders() -> dict:

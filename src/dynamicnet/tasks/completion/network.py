@@ -1,4 +1,4 @@
-"""An image-completion network and the patch discriminator that sharpens it.
+"""An image-completion network (its patch discriminator is :mod:`dynamicnet.networks.discriminator`).
 
 The generator follows Iizuka et al. (2017): encoder to 1/4 resolution, a middle of dilated
 convolutions, decoder. We chose it over a U-Net because a U-Net's skip connections carry
@@ -70,27 +70,3 @@ class CompletionNet(nn.Sequential):
 def block_channels(width: int) -> dict[str, int]:
     """Channels at each insertion point for a network of ``width``."""
     return {"dilate2": 4 * width, "dilate4": 4 * width, "decode1": 2 * width}
-
-
-class PatchDiscriminator(nn.Module):
-    """Real-vs-completed scores for overlapping patches (about 34 px), for images of any size.
-
-    Scoring patches rather than whole images makes the adversarial term about local
-    texture, which is what a blurry fill lacks.
-    """
-
-    def __init__(self, width: int = 64) -> None:
-        super().__init__()
-        w = width
-
-        def down(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2)]
-
-        self.net = nn.Sequential(
-            *down(3, w), *down(w, 2 * w), *down(2 * w, 4 * w),
-            nn.Conv2d(4 * w, 4 * w, 3, 1, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(4 * w, 1, 3, 1, 1),
-        )  # fmt: skip
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)

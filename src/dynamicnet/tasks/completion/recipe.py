@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ...losses.pixel import PixelObjective
 from ...training.recipe import (
     BATCH,
     BOOL,
@@ -30,7 +31,6 @@ from ...training.recipe import (
     one_of,
     optional,
 )
-from .objectives import CompletionObjective
 
 
 class CompletionModelTable(Table):
@@ -66,6 +66,10 @@ class CompletionMain(StageTable):
 class CompletionTune(TuneTable):
     objective: STR
     lr: POSITIVE = 1e-4
+    # blocks trained across the knob: alpha t learns the objective mix t ** mix_exponent. Above 1
+    # the low alphas stay near the main objective, for a fill that otherwise moves most at
+    # small alpha (its classical fills' weights saturate as they approach one fill)
+    mix_exponent: optional(POSITIVE) = absent()
 
 
 class CompletionRecipe(RecipeModel):
@@ -74,7 +78,7 @@ class CompletionRecipe(RecipeModel):
     model: CompletionModelTable = Field(default_factory=CompletionModelTable)
     data: CompletionDataTable = Field(default_factory=CompletionDataTable)
     adversary: AdversaryTable = Field(default_factory=AdversaryTable)
-    objectives: Any = absent()  # checked by the objective parser (objectives.CompletionObjective)
+    objectives: Any = absent()  # checked by the objective parser (losses.pixel.PixelObjective)
     main: CompletionMain
     tune: Annotated[list[CompletionTune], Field(min_length=1)]
 
@@ -83,12 +87,15 @@ def _check(d: dict, where: str) -> None:
     check_objectives(d, where)
     for name, table in d["objectives"].items():  # a typo in an objective fails now, not at training
         try:
-            CompletionObjective.from_dict(table, name)
+            PixelObjective.from_dict(table, name)
         except RecipeError as err:
             raise RecipeError(f"{where}: {err}") from None
     if ("photos" in d["data"]) == ("faces" in d["data"]):
         raise RecipeError(f"{where}: [data] needs either 'photos' (a folder) or 'faces' (CelebA layout)")
     check_resize(d, where)
+    for table in d["tune"]:
+        if "mix_exponent" in table and table.get("alpha") != "across":
+            raise RecipeError(f"{where}: [[tune]] 'mix_exponent' goes with alpha = \"across\"")
 
 
 RECIPE = RecipeSpec(CompletionRecipe, _check)

@@ -46,11 +46,11 @@ from ...evaluation.runs import (
 )
 from ...extras import pyplot, require
 from ...io.atomic import atomic_write
+from ...losses.pixel import TERMS, PerceptualDistance, PixelObjective
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import load_model
 from .baselines import classical_fills
-from .objectives import TERMS, CompletionObjective, PerceptualDistance
 
 plt = pyplot("the completion study")
 _metrics = require("skimage.metrics", "studies", "the completion study")
@@ -106,13 +106,13 @@ class CompletionStudy:
         d = self.recipe.data
         if "photos" in d["data"] and self.photos is None:
             raise EvaluationError(f"{self.recipe.path} trains on photos: give held-out photos with --photos")
-        self.first = CompletionObjective.from_dict(d["objectives"][d["main"]["objective"]], "O_0")
+        self.first = PixelObjective.from_dict(d["objectives"][d["main"]["objective"]], "O_0")
         tune = d["tune"][0]
-        self.second = CompletionObjective.from_dict(d["objectives"][tune["objective"]], "O_1")
+        self.second = PixelObjective.from_dict(d["objectives"][tune["objective"]], "O_1")
         self.runs = RunCache(self.out / "cache", self.progress, self.log, self.seconds)
 
     # --- networks -------------------------------------------------------------------------
-    def _derived(self, name: str, objective: CompletionObjective) -> Recipe:
+    def _derived(self, name: str, objective: PixelObjective) -> Recipe:
         """A one-objective recipe on the same data, network and seed, with the main stage's budget."""
         d = copy.deepcopy(self.recipe.data)
         d["name"] = name

@@ -15,13 +15,14 @@ from torch import Tensor, nn
 from ...data.celeba import AlignedFaces, read_face_table
 from ...data.folder import KeyedImages, RandomCrops, list_images
 from ...data.masks import draw_mask
+from ...losses.pixel import PerceptualDistance, PixelObjective
+from ...networks.discriminator import PatchDiscriminator
 from ...training.adversarial import discriminator_update, generator_loss
 from ...training.recipe import Recipe, RecipeError
 from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
 from ..base import recipe_perceptual, start_from
 from . import model as completion
-from .network import PatchDiscriminator
-from .objectives import CompletionObjective, PerceptualDistance, hole_l1
+from .objectives import hole_l1
 
 BETAS = (0.5, 0.999)
 
@@ -49,7 +50,7 @@ class Holes:
         self,
         recipe: Recipe,
         index: int,
-        objective: CompletionObjective,
+        objective: PixelObjective,
         lr: float,
         device,
         draws: AlphaDraws | None = None,
@@ -107,7 +108,7 @@ class CompletionTraining:
         if d["main"].get("init"):
             start_from(self.model, completion.build, recipe.resolve(d["main"]["init"]), recipe.path)
         self.objectives = {
-            name: CompletionObjective.from_dict(table, name) for name, table in d["objectives"].items()
+            name: PixelObjective.from_dict(table, name) for name, table in d["objectives"].items()
         }
         used = [self.objectives[s["objective"]] for s in (d["main"], *d["tune"])]
         self.distance, self.perceptual_record = None, None
@@ -121,13 +122,14 @@ class CompletionTraining:
     def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
         objective = self.objectives[table["objective"]]
         across = table.get("alpha") == "across"  # blocks supervised at every knob position
+        exponent = table.get("mix_exponent", 1.0)
         low_end = self.recipe.data["main"]["objective"]
         draws = AlphaDraws(alpha, self.recipe.data["seed"] * 1000 + index) if across else None
         holes = Holes(self.recipe, index, objective, float(table["lr"]), self.device, draws)
 
         def loss(model: nn.Module, real: Tensor) -> dict[str, Tensor]:
             t, at = draws.draw() if across else (1.0, alpha)
-            weights = self.objectives[low_end].mix(objective, t, "mix") if across else objective
+            weights = self.objectives[low_end].mix(objective, t**exponent, "mix") if across else objective
             mask = holes.draw(real.shape[0], *real.shape[-2:]).to(real.device, real.dtype)
             done = model(real, alpha=at, mask=mask)
             terms = {"l1": hole_l1(done, real, mask)}
@@ -147,6 +149,8 @@ class CompletionTraining:
             return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
 
         record = objective.to_dict() | ({"trained_across_alpha_from": low_end} if across else {})
+        if "mix_exponent" in table:
+            record["mix_exponent"] = exponent
 
         return Stage(
             name=name,

@@ -1,0 +1,6 @@
+"""The restore task's commands: ``restore``."""
+
+from . import restore
+
+COMMANDS = (restore,)
+STUDIES = ()

@@ -1,0 +1,85 @@
+"""Dynamic restoration: undo a degradation, and let alpha move the result between a
+faithful reconstruction (alpha 0, trained for L1) and a sharper one with invented detail.
+
+``model(x, alpha=...)`` takes the degraded picture, RGB in [0, 1] of any size, and returns
+the restored one (``scale`` times larger for super-resolution), RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import Tensor
+
+from ...core import AlphaLike, attach
+from ...data.images import check_rgb_batch
+from ...networks.blocks import ConvTuningBlock
+from ..base import AppModel
+from .degrade import Degradation, enlarge
+from .network import RestoreNet, insertion_points
+
+TASK = "restore"
+ARCHITECTURE = "residual-restore"
+
+
+def default_config(degradation: Degradation, width: int = 48, depth: int = 8) -> dict:
+    """Metadata skeleton of a restore model: the degradation it undoes and its network's size."""
+    return {
+        "task": TASK,
+        "architecture": ARCHITECTURE,
+        "width": width,
+        "depth": depth,
+        "scale": degradation.scale,
+        "degradation": degradation.to_dict(),
+        "variant": "single",
+        "sets": ["default"],
+        "blocks": {name: {"at": path, "channels": width} for name, path in insertion_points(depth).items()},
+        "block_type": "conv3x3x3",
+        "io": "rgb01 (N, 3, h, w) degraded in; rgb01 (N, 3, scale * h, scale * w) restored out",
+    }
+
+
+class RestoreModel(AppModel):
+    """``model(x, alpha=...)``: x (N, 3, h, w) RGB in [0, 1], degraded as ``degradation`` says."""
+
+    task = TASK
+
+    @property
+    def scale(self) -> int:
+        return int(self.config["scale"])
+
+    @property
+    def degradation(self) -> Degradation:
+        return Degradation.from_dict(self.config["degradation"])
+
+    def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+        dtype = next(self.parameters()).dtype
+        inside, alpha, size = self.prepare(x.to(dtype) if x.is_floating_point() else x, alpha)
+        return self.finish(self.net(inside, alpha=alpha), inside, size).clamp(0, 1).to(x.dtype)
+
+    def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
+        """The network's input for ``x``, alpha, and the output size (the Renderer's contract)."""
+        check_rgb_batch(x)
+        h, w = x.shape[-2:]
+        return x * 2 - 1, alpha, (h * self.scale, w * self.scale)
+
+    def finish(self, y: Tensor, inside: Tensor, size: tuple[int, int]) -> Tensor:
+        """RGB in [0, 1] (unclamped): the network's residual added to the classical answer."""
+        return enlarge((inside.to(y.dtype) + 1) / 2, self.scale) + y / 2
+
+
+def build(config: dict) -> RestoreModel:
+    """A freshly initialised restore model for a metadata dict (see :func:`default_config`)."""
+    if config.get("architecture") != ARCHITECTURE:
+        raise ValueError(f"unsupported restore architecture {config.get('architecture')!r}")
+    base = RestoreNet(int(config["width"]), int(config["depth"]), int(config["scale"]))
+    at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
+    net = attach(base, at, ConvTuningBlock, variant=config["variant"], sets=config["sets"])
+    return RestoreModel(net, copy.deepcopy(config))
+
+
+@torch.no_grad()
+def restore(model: RestoreModel, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
+    """``model(x, alpha)`` without gradients: the one call the command line and the demo share."""
+    return model(x, alpha=alpha)

@@ -1,0 +1,54 @@
+"""A compact residual restoration network that trains on a CPU.
+
+It works at the input's resolution (EDSR-like residual blocks, no normalisation, so an
+output never depends on the rest of its batch) and predicts what to add to the bicubic
+enlargement (super-resolution) or to the input itself (denoising); a sub-pixel
+convolution makes the larger picture. Starting from the classical answer, a fresh
+network is already as good as bicubic, and every step of training is an improvement.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    # replicated borders: zero padding would make the network see a dark frame round every image
+    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate")
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv1, self.act, self.conv2 = _conv(width, width), nn.ReLU(), _conv(width, width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv2(self.act(self.conv1(x)))
+
+
+class RestoreNet(nn.Sequential):
+    """(N, 3, h, w) in [-1, 1] to the residual (N, 3, scale * h, scale * w), in the same units.
+
+    Sequential, so the Renderer keeps the layers before the first tuning block per image
+    and renders huge images in tiles; the residual blocks carry the head's features
+    through, so no long skip is needed.
+    """
+
+    def __init__(self, width: int = 48, depth: int = 8, scale: int = 4) -> None:
+        layers = OrderedDict(head=_conv(3, width))
+        layers.update((f"res{i}", ResidualBlock(width)) for i in range(depth))
+        layers.update(fuse=_conv(width, width), act=nn.ReLU(), tail=_conv(width, 3 * scale * scale))
+        if scale > 1:
+            layers["shuffle"] = nn.PixelShuffle(scale)
+        super().__init__(layers)
+        with torch.no_grad():  # a fresh network adds little: it starts at the classical answer
+            self.tail.weight.mul_(0.1)
+            self.tail.bias.zero_()
+
+
+def insertion_points(depth: int) -> dict[str, str]:
+    """Tuning blocks after every second residual block: the blocks see every depth of the body."""
+    return {f"block{k}": f"res{i}" for k, i in enumerate(range(1, depth, 2))}

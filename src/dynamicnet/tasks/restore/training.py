@@ -1,0 +1,149 @@
+"""Turn a restore recipe into a model, clean training crops and stages.
+
+Each stage degrades its crops from a seeded counter and, when its objective has an
+adversarial term, trains its own patch discriminator; both live in the stage state, so a
+resumed run sees the same pairs and the same discriminator as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ...data.folder import RandomCrops, list_images
+from ...losses.pixel import PerceptualDistance, PixelObjective
+from ...networks.discriminator import PatchDiscriminator
+from ...training.adversarial import discriminator_update, generator_loss
+from ...training.recipe import Recipe
+from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
+from ..base import recipe_perceptual, start_from
+from . import model as restore
+from .degrade import Degradation
+
+BETAS = (0.9, 0.999)
+
+
+def model_config(recipe: Recipe) -> dict:
+    d = recipe.data
+    degradation = Degradation.from_dict(d["degradation"])
+    return restore.default_config(degradation, d["model"]["width"], d["model"]["depth"])
+
+
+class Pairs:
+    """The degraded inputs of one stage (a counter, so resuming redraws the same), and for
+    adversarial objectives the stage's discriminator and its optimiser; for blocks trained
+    across the knob, the alphas they are drawn at."""
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        index: int,
+        objective: PixelObjective,
+        lr: float,
+        device,
+        draws: AlphaDraws | None,
+    ) -> None:
+        d = recipe.data
+        self.degradation = Degradation.from_dict(d["degradation"])
+        self.seed, self.calls, self.draws = (d["seed"], index), 0, draws
+        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
+        self.net: nn.Module | None = None
+        if objective.adversarial > 0:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(d["seed"] * 1009 + index)
+                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def degrade(self, clean: Tensor) -> Tensor:
+        rng = np.random.default_rng([*self.seed, self.calls])
+        self.calls += 1
+        return self.degradation(clean, rng)
+
+    def state_dict(self) -> dict:
+        state: dict = {"calls": self.calls}
+        if self.net is not None:
+            state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.draws is not None:
+            state["draws"] = self.draws.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.calls = int(state["calls"])
+        if self.draws is not None:
+            self.draws.load_state_dict(state["draws"])
+        if self.net is not None:
+            self.net.load_state_dict(state["net"])
+            self.optimizer.load_state_dict(state["optimizer"])
+
+
+class RestoreTraining:
+    """Everything the generic trainer needs for a restore recipe."""
+
+    diverged_hint = "lower the learning rate or the objectives' adversarial weight"
+
+    def __init__(self, recipe: Recipe, device: torch.device, perceptual_override: str | None = None) -> None:
+        self.recipe, self.device = recipe, device
+        d = recipe.data
+        torch.manual_seed(d["seed"])
+        self.model = restore.build(model_config(recipe)).to(device)
+        if d["main"].get("init"):
+            self.init = start_from(self.model, restore.build, recipe.resolve(d["main"]["init"]), recipe.path)
+        self.objectives = {
+            name: PixelObjective.from_dict(table, name) for name, table in d["objectives"].items()
+        }
+        used = [self.objectives[s["objective"]] for s in (d["main"], *d["tune"])]
+        self.distance, self.perceptual_record = None, None
+        if any(o.perceptual > 0 for o in used):
+            vgg, self.perceptual_record = recipe_perceptual(recipe, perceptual_override, device)
+            self.distance = PerceptualDistance(vgg.requires_grad_(False))
+        data = d["data"]
+        files, self.ignored = list_images(recipe.resolve(data["photos"]), exclude=data.get("holdout", []))
+        self.dataset = RandomCrops(files, data["crop"], data["resize"], d["seed"])
+
+    def _stage(self, index: int, name: str, trainable: str, alpha, table: dict) -> Stage:
+        objective = self.objectives[table["objective"]]
+        across = table.get("alpha") == "across"  # blocks supervised at every knob position
+        low_end = self.objectives[self.recipe.data["main"]["objective"]]
+        draws = AlphaDraws(alpha, self.recipe.data["seed"] * 1000 + index) if across else None
+        pairs = Pairs(self.recipe, index, objective, float(table["lr"]), self.device, draws)
+
+        def loss(model: nn.Module, clean: Tensor) -> dict[str, Tensor]:
+            t, at = draws.draw() if across else (1.0, alpha)
+            weights = low_end.mix(objective, t, "mix") if across else objective
+            restored = model(pairs.degrade(clean), alpha=at)
+            terms = {"l1": (restored.float() - clean.float()).abs().mean()}
+            total = weights.l1 * terms["l1"]
+            if weights.perceptual > 0:
+                terms["perceptual"] = self.distance(restored, clean).mean()
+                total = total + weights.perceptual * terms["perceptual"]
+            if pairs.net is not None:
+                fake, real = restored * 2 - 1, clean * 2 - 1
+                terms |= discriminator_update(
+                    pairs.net, pairs.optimizer, real, fake, pairs.real_label, pairs.r1
+                )
+                terms["adversarial"] = generator_loss(pairs.net, fake)
+                total = total + weights.adversarial * terms["adversarial"]
+            if across:
+                terms["alpha"] = torch.tensor(t)
+            return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
+
+        record = objective.to_dict() | ({"trained_across_alpha_from": low_end.name} if across else {})
+        return Stage(
+            name=name,
+            trainable=trainable,
+            alpha=alpha,
+            loss=loss,
+            steps=table["steps"],
+            lr=float(table["lr"]),
+            objective=record,
+            state=pairs,
+            betas=BETAS,
+        )
+
+    def stages(self) -> list[Stage]:
+        return two_phase_stages(self.recipe, self.model.net, self._stage)
+
+    def metadata(self, stages: list[Stage]) -> dict:
+        extra = {"init": self.init} if self.recipe.data["main"].get("init") else {}
+        return recipe_metadata(self.recipe, stages, perceptual=self.perceptual_record, **extra)

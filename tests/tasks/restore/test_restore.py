@@ -1,0 +1,183 @@
+"""The restore task: degradations made on the fly, a model that starts at the classical
+answer, training that resumes exactly, the command, and the demo's view of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import dynamicnet
+from dynamicnet.cli import main as cli
+from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.restore import model as restore
+from dynamicnet.tasks.restore.degrade import Degradation, enlarge, shrink
+from dynamicnet.tasks.restore.quality import psnr
+from dynamicnet.training.recipe import RecipeError
+from dynamicnet.training.trainer import train
+
+RECIPE = """
+name = "tiny-restore"
+task = "restore"
+seed = 3
+perceptual = "random"
+[data]
+photos = "{photos}"
+crop = 16
+batch = 2
+[degradation]
+{degradation}
+[model]
+width = 8
+depth = 2
+ndf = 8
+[train]
+checkpoint_every = 1
+log_every = 1
+[objectives.faithful]
+l1 = 1.0
+[objectives.sharp]
+l1 = 0.1
+perceptual = 1.0
+adversarial = 0.5
+[main]
+objective = "faithful"
+steps = {main}
+lr = 1e-2
+[[tune]]
+objective = "sharp"
+steps = {tune}
+lr = 1e-2
+alpha = "across"
+"""
+
+
+def write(
+    folder: Path, photos: Path, degradation="scale = 2\nnoise = 5", steps=(3, 3), name="r.toml"
+) -> Path:
+    path = folder / name
+    path.write_text(RECIPE.format(photos=photos, degradation=degradation, main=steps[0], tune=steps[1]))
+    return path
+
+
+def _photo(h: int = 32, w: int = 48, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    smooth = torch.nn.functional.interpolate(
+        torch.rand(1, 3, h // 8, w // 8, generator=g), size=(h, w), mode="bilinear"
+    )
+    return (smooth * 0.8 + 0.2 * torch.rand(1, 3, h, w, generator=g)).clamp(0, 1)
+
+
+def test_degradations_shrink_add_the_noise_asked_for_and_repeat_from_their_seed():
+    x = _photo()
+    assert shrink(x, 4).shape[-2:] == (8, 12)
+    assert shrink(x, 2, blur=1.2).shape[-2:] == (16, 24)
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    noisy = Degradation(noise=25)(flat, np.random.default_rng(0))
+    assert abs(float((noisy - flat).std()) * 255 - 25) < 1.5
+    again = Degradation(noise=25)(flat, np.random.default_rng(0))
+    assert torch.equal(noisy, again)
+    assert not torch.equal(noisy, Degradation(noise=25)(flat, np.random.default_rng(1)))
+    blocky = Degradation(jpeg=10)(x, np.random.default_rng(0))
+    assert blocky.shape == x.shape and 0.003 < float((blocky - x).abs().mean()) < 0.2
+    both = Degradation(scale=2, noise=5, jpeg=50)
+    assert both(x, np.random.default_rng(0)).shape[-2:] == (16, 24)
+    assert both.kind == "super-resolution" and Degradation(noise=5).kind == "denoising"
+
+
+def test_a_fresh_model_starts_at_the_classical_answer():
+    degradation = Degradation(scale=4)
+    model = restore.build(restore.default_config(degradation, width=8, depth=2)).eval()
+    small = shrink(_photo(), 4)
+    with torch.no_grad():
+        out = model(small)
+    assert out.shape[-2:] == (32, 48)
+    # the network only adds a small residual to bicubic at initialisation
+    assert float((out - enlarge(small, 4).clamp(0, 1)).abs().mean()) < 0.02
+
+
+@pytest.mark.parametrize(
+    "degradation, words",
+    [
+        ("scale = 1", "undoes nothing"),
+        ("noise = 5\nblur = 1.0", "'blur' goes with a 'scale'"),
+        ("scale = 3", "multiple of the scale"),
+        ("scale = 5", "scale"),
+        ("jpeg = 100", "jpeg"),
+        ("sharpen = 1", "sharpen"),
+    ],
+)
+def test_bad_recipes_are_one_line_errors(tmp_path, photo_dir, degradation, words):
+    with pytest.raises(RecipeError, match=words):
+        load_recipe(write(tmp_path, photo_dir, degradation))
+
+
+def test_training_resumes_bit_for_bit_through_the_adversarial_stage(tmp_path, photo_dir):
+    recipe = load_recipe(write(tmp_path, photo_dir, steps=(1, 3)))
+    whole = train(recipe, tmp_path / "whole", progress=False)
+    train(recipe, tmp_path / "parts", progress=False, stop_after_steps=2)
+    parts = train(recipe, tmp_path / "parts", progress=False, resume=True)
+    a, b = dynamicnet.load(whole), dynamicnet.load(parts)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A tiny x2 model trained for a few steps (pixel and adversarial objectives)."""
+    from tests.conftest import make_photo
+
+    folder = tmp_path_factory.mktemp("restore")
+    for i in range(4):
+        make_photo(folder / "photos" / f"p{i}.jpg", size=(40 + 4 * i, 36), seed=i)
+    recipe = load_recipe(write(folder, folder / "photos", "scale = 2", steps=(6, 6)))
+    return Path(train(recipe, folder / "run", progress=False))
+
+
+def test_the_command_restores_degrades_scores_and_refuses_bad_input_in_one_line(trained, tmp_path, capsys):
+    from tests.conftest import make_photo
+
+    photo = make_photo(tmp_path / "clean.png", size=(30, 20), seed=7)
+    out = tmp_path / "out"
+    code = cli.main(
+        ["restore", str(photo), "-m", str(trained), "-a", "0", "1", "--degrade", "--sheet", "-o", str(out)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "PSNR against the clean image: bicubic" in printed and "alpha 1:" in printed
+    from PIL import Image
+
+    assert Image.open(out / "clean_degraded.png").size == (15, 10)
+    assert Image.open(out / "clean_alpha=1.png").size == (30, 20)
+    assert (out / "sheet.png").exists()
+    # without --degrade the image is the small one: the output is twice its size
+    assert cli.main(["restore", str(photo), "-m", str(trained), "-a", "0.5", "-o", str(out)]) == 0
+    assert Image.open(out / "clean_alpha=0.5.png").size == (60, 40)
+    for bad in (
+        ["restore", str(tmp_path / "missing.png"), "-m", str(trained), "-o", str(out)],
+        ["restore", str(photo), "-m", str(trained), "-a", "x", "-o", str(out)],
+        ["restore", str(photo), "-m", "starry-level", "-o", str(out)],
+    ):
+        assert cli.main(bad) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_renderer_matches_the_model_whole_and_in_tiles(trained):
+    model = dynamicnet.load(trained)
+    x = _photo(24, 40, seed=2)
+    with torch.no_grad():
+        expected = model(x, alpha=0.7)
+    whole = dynamicnet.Renderer(model, precision="fp32")(x, alpha=0.7).clamp(0, 1)
+    tiled = dynamicnet.Renderer(model, precision="fp32", max_pixels=64, keep_bytes=2048, tile=8)
+    assert torch.allclose(whole, expected, atol=1e-5)
+    assert torch.allclose(tiled(x, alpha=0.7).clamp(0, 1), expected, atol=1e-5)
+    assert tiled.last_plan != "whole"
+
+
+def test_psnr_is_infinite_for_equal_images_and_20_db_for_a_tenth():
+    x = _photo()
+    assert psnr(x, x) == float("inf")
+    assert abs(psnr((x + 0.1).clamp(0, 1) * 0 + 0.6, torch.full_like(x, 0.5)) - 20) < 1e-4
