@@ -181,3 +181,37 @@ def test_psnr_is_infinite_for_equal_images_and_20_db_for_a_tenth():
     x = _photo()
     assert psnr(x, x) == float("inf")
     assert abs(psnr((x + 0.1).clamp(0, 1) * 0 + 0.6, torch.full_like(x, 0.5)) - 20) < 1e-4
+
+
+def test_the_study_scores_every_method_and_writes_its_report(tmp_path, photo_dir):
+    """The whole study on a tiny recipe: Dynamic-Net, DNI, pixel blend, fixed networks, bicubic."""
+    from dynamicnet.tasks.restore.study import RestoreStudy
+    from tests.conftest import make_photo
+
+    held = tmp_path / "held"
+    for i in range(2):
+        make_photo(held / f"h{i}.png", size=(40, 36), seed=20 + i)
+    recipe = load_recipe(write(tmp_path, photo_dir, "scale = 2", steps=(2, 2)))
+    study = RestoreStudy(
+        recipe,
+        tmp_path / "study",
+        held,
+        knob_points=3,
+        images=2,
+        size=32,
+        perceptual="random",
+        progress=False,
+    )
+    results = study.run()
+    assert set(results["curves"]) == {"dynamic-net", "dni", "blend"} and set(results["fixed"]) == {"0", "1"}
+    assert results["baseline"]["name"] == "bicubic" and results["images"] == 2
+    curves = results["curves"]
+    # DNI at 0 and the blend at 0 are the main network, which is the Dynamic-Net at alpha 0
+    assert curves["dni"]["psnr"][0] == pytest.approx(curves["dynamic-net"]["psnr"][0], abs=1e-6)
+    assert curves["blend"]["psnr"][-1] == pytest.approx(curves["dni"]["psnr"][-1], abs=1e-6)
+    assert results["fixed"]["0"]["psnr"] == pytest.approx(curves["dynamic-net"]["psnr"][0], abs=1e-6)
+    for name in ("report.md", "plane.png", "pictures.jpg", "results.json"):
+        assert (tmp_path / "study" / name).stat().st_size > 0
+    assert "auto: consistency" in (tmp_path / "study" / "report.md").read_text()
+    # a second run reuses the trained networks and the scores
+    assert study.run()["curves"] == curves

@@ -1,6 +1,6 @@
-"""The restore task's commands: ``restore``."""
+"""The restore task's commands: ``restore`` and ``dynamicnet evaluate restore``."""
 
-from . import restore
+from . import evaluate, restore
 
 COMMANDS = (restore,)
-STUDIES = ()
+STUDIES = (evaluate,)

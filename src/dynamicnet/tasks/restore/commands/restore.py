@@ -16,6 +16,7 @@ from ....cli.common import (
 )
 from ....errors import printable
 from ..model import TASK, build
+from ..working_point import CRITERIA
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -25,7 +26,19 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model", "-m", required=True, help="restore model: a shipped name or a .safetensors file"
     )
-    p.add_argument("--alpha", "-a", nargs="+", metavar="A", help="alphas, one output each (default: 0 0.5 1)")
+    knob = p.add_mutually_exclusive_group()
+    knob.add_argument(
+        "--alpha", "-a", nargs="+", metavar="A", help="alphas, one output each (default: 0 0.5 1)"
+    )
+    knob.add_argument(
+        "--auto", action="store_true", help="pick alpha per image without the clean image (see --criterion)"
+    )
+    p.add_argument(
+        "--criterion", choices=sorted(CRITERIA),
+        help="how --auto judges a result: consistency (the input minus the result degraded again is "
+        "the expected noise; the default for noisy or JPEG inputs), self-similar (the result's finest "
+        "detail is as strong as the input's; the default for super-resolution)",
+    )  # fmt: skip
     p.add_argument(
         "--degrade", action="store_true",
         help="the images are clean: degrade each as the model was trained (smaller, noisier), restore "
@@ -57,10 +70,11 @@ def run(args) -> int:
     from ....inference import Renderer
     from ..degrade import enlarge
     from ..quality import psnr
+    from ..working_point import choose_alpha
 
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a restore model")
-    settings = alpha_settings(args, model)
+    settings = [] if args.auto else alpha_settings(args, model)
     scale, degradation = model.scale, model.degradation
     budget = max_pixels(args)
     # every input is read (and checked) before any output: a bad file stops the run cleanly
@@ -89,25 +103,29 @@ def run(args) -> int:
         if scale > 1:
             row.append(tensor_to_pil(start))
         scores = []
+        if args.auto:
+            render = lambda x, a: renderer(x.to(device), alpha=a).cpu()  # noqa: E731
+            chosen, _ = choose_alpha(model, image[None], args.criterion, render=render)
+            settings = [("auto", float(chosen[0]))]
+            print(f"{printable(path)}: auto alpha {settings[0][1]:g}")
         for spec, alpha in settings:
             y = finite(renderer(image.to(device), alpha=alpha), spec).cpu().clamp(0, 1)
-            target = out_dir / f"{path.stem}_alpha={alpha_label(spec)}.{args.format}"
+            label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
+            target = out_dir / f"{path.stem}_{label}.{args.format}"
             write_image(y, target)
             print(printable(target))
             row.append(tensor_to_pil(y))
             if clean is not None:
-                scores.append(f"alpha {alpha_label(spec)}: {psnr(y, clean):.2f} dB")
+                shown = f"auto alpha {alpha:g}" if args.auto else f"alpha {alpha_label(spec)}"
+                scores.append(f"{shown}: {psnr(y, clean):.2f} dB")
         if clean is not None:
-            reference = (
-                f"bicubic {psnr(start, clean):.2f} dB, "
-                if scale > 1
-                else f"input {psnr(image, clean):.2f} dB, "
-            )
-            print(f"{printable(path)}: PSNR against the clean image: {reference}{', '.join(scores)}")
+            reference = f"{'bicubic' if scale > 1 else 'input'} {psnr(start, clean):.2f} dB"
+            print(f"{printable(path)}: PSNR against the clean image: {reference}, {', '.join(scores)}")
             row.append(tensor_to_pil(clean))
         rows.append(row)
     if args.sheet:
-        labels = ["input", *(["bicubic"] if scale > 1 else []), *[f"alpha={s}" for s, _ in settings]]
+        alphas = ["auto"] if args.auto else [f"alpha={s}" for s, _ in settings]
+        labels = ["input", *(["bicubic"] if scale > 1 else []), *alphas]
         atomic_save(contact_sheet(rows, labels + (["clean"] if args.degrade else [])), out_dir / "sheet.png")
         print(out_dir / "sheet.png")
     return 0
