@@ -215,3 +215,31 @@ def test_the_study_scores_every_method_and_writes_its_report(tmp_path, photo_dir
     assert "auto: consistency" in (tmp_path / "study" / "report.md").read_text()
     # a second run reuses the trained networks and the scores
     assert study.run()["curves"] == curves
+
+
+def test_the_demo_shows_the_degraded_input_beside_its_restoration(trained):
+    import io
+
+    from fastapi.testclient import TestClient
+    from PIL import Image
+
+    from dynamicnet.server import create_app
+
+    with TestClient(create_app({"tiny": trained}), base_url="http://127.0.0.1") as client:
+        (listed,) = client.get("/api/models").json()
+        assert (listed["task"], listed["view"], listed["endpoint"]) == ("restore", "render", "/api/restore")
+        sample = client.get("/api/samples").json()[0]["id"]
+        pictures = {}
+        for alpha in (0.0, 1.0):
+            reply = client.post(
+                "/api/restore", json={"image": sample, "model": "tiny", "alpha": alpha, "max_side": 64}
+            )
+            assert reply.status_code == 200
+            pictures[alpha] = np.asarray(Image.open(io.BytesIO(reply.content)).convert("RGB"), dtype=float)
+        a, b = pictures[0.0], pictures[1.0]
+        assert a.shape[1] == 2 * a.shape[0]
+        half = a.shape[1] // 2
+        assert np.array_equal(a[:, :half], b[:, :half])  # the input does not depend on alpha
+        assert not np.array_equal(a[:, half:], b[:, half:])  # the restoration does
+        bad = client.post("/api/restore", json={"image": sample, "model": "tiny", "alpha": "strong"})
+        assert bad.status_code == 422 and "alpha" in bad.text
