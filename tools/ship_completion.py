@@ -21,29 +21,76 @@ from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: 
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
+from dynamicnet.io.model_file import save_model
 from dynamicnet.tasks.completion.study import HOLE_WORDS, baseline_table, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHAS = (0.0, 0.5, 1.0)
+EXPONENTS = [round(1 + 0.1 * i, 1) for i in range(21)]  # knob calibrations tried: 1 to 3
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     p = ship_parser(__doc__, "one NVIDIA H200")
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate completion' for this model")
     p.add_argument("--limit", action="append", default=[], help="a limit seen at 100 %% zoom (repeatable)")
+    p.add_argument(
+        "--calibrate-knob", action="store_true",
+        help="measure the knob exponent that makes equal alpha steps change the fill about equally "
+        "(on the held-out photos, a centred hole of a quarter of the side) and store it in the file",
+    )  # fmt: skip
+    p.add_argument(
+        "--knob-exponent", type=float, help="with --calibrate-knob: this exponent (measured before)"
+    )
+    p.add_argument(
+        "--calibration-skip", action="append", default=["skimage-astronaut-eileen-collins.jpg"],
+        help="a held-out photo left out of the calibration (default: the shipped-model check's photo)",
+    )  # fmt: skip
     return p
+
+
+def training_scale(recipe, file: str) -> torch.Tensor:
+    """A held-out photo at the scale the model was trained at."""
+    d = recipe.data["data"]
+    photo = read_image(recipe.resolve(d["photos"]) / file)
+    h, w = photo.shape[-2:]
+    scale = (d["resize"] or d["crop"]) / min(h, w)
+    return F.interpolate(photo[None], size=(round(h * scale), round(w * scale)), mode="area")[0]
+
+
+@torch.no_grad()
+def knob_steps(model, photos: list[torch.Tensor], exponents: list[float]) -> dict[float, float]:
+    """For each exponent, how uneven the knob is: the largest over the smallest of the eight
+    steps (alpha 0, 1/8, ..., 1), each the mean change of a centred hole over ``photos``."""
+    steps = {e: torch.zeros(8) for e in exponents}
+    for photo in photos:  # photo by photo: PatchMatch runs once for each (the model keeps its fills)
+        mask = centre_square(*photo.shape[-2:], fraction=0.25)
+        hole = mask.expand_as(photo) > 0.5
+        for e in exponents:
+            fills = [model(photo[None], alpha=(i / 8) ** e, mask=mask)[0][hole] for i in range(9)]
+            steps[e] += torch.stack([(b - a).abs().mean() for a, b in zip(fills, fills[1:])])
+    return {e: float(s.max() / s.min()) for e, s in steps.items()}
 
 
 def main(argv=None) -> None:
     args = get_args_parser().parse_args(argv)
     run, meta, recipe, name, shipped, model = ship_run(args)
     d = recipe.data["data"]
+    calibration = ""
+    if args.calibrate_knob:
+        kept = [f for f in d.get("holdout", []) if f not in args.calibration_skip]
+        photos = [training_scale(recipe, f) for f in kept]
+        ratios = knob_steps(model, photos, [1.0, args.knob_exponent] if args.knob_exponent else EXPONENTS)
+        exponent = min(ratios, key=ratios.get) if args.knob_exponent is None else args.knob_exponent
+        model.config["knob_exponent"] = exponent
+        save_model(model, shipped, dtype=torch.float16)
+        calibration = (
+            f"- Knob: calibrated on {len(kept)} held-out photos: alpha a runs the tuning blocks at "
+            f"a^{exponent:g}, the exponent whose eight knob steps change the hole most evenly (largest "
+            f"step {ratios[exponent]:.2f}x the smallest; {ratios[1.0]:.2f}x uncalibrated)"
+        )
     rows = []
     for file in d.get("holdout", [])[:5]:
-        photo = read_image(recipe.resolve(d["photos"]) / file)
-        h, w = photo.shape[-2:]
-        scale = (d["resize"] or d["crop"]) / min(h, w)  # the scale the model was trained at
-        photo = F.interpolate(photo[None], size=(round(h * scale), round(w * scale)), mode="area")[0]
+        photo = training_scale(recipe, file)
         mask = centre_square(*photo.shape[-2:], fraction=d["hole"] / 2)
         with torch.no_grad():
             outs = [model(photo[None], alpha=a, mask=mask)[0] for a in ALPHAS]
@@ -67,6 +114,7 @@ def main(argv=None) -> None:
         f"- Completion network (encoder, dilated middle, decoder), width {meta['width']}; tuning blocks at "
         + ", ".join(b["at"] for b in meta["blocks"].values())
         + f"; alpha range {meta['alpha_range']}",
+        *([calibration] if calibration else []),
         f"- File: `src/dynamicnet/models/{name}.safetensors` ({shipped.stat().st_size / 2**20:.1f} MB, fp16)",
         "",
         "## Data and training",

@@ -396,3 +396,16 @@ def test_blocks_trained_across_the_knob_resume_exactly(tmp_path, photos, complet
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     alphas = [r["alpha"] for r in logged if r.get("stage", "").startswith("tune:")]
     assert len(alphas) == 3 and len(set(alphas)) == 3 and all(0 < t <= 1 for t in alphas)
+
+
+def test_a_calibrated_knob_runs_the_blocks_at_alpha_to_its_exponent(tiny_completion_file):
+    model = dynamicnet.load(tiny_completion_file)
+    x, mask = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)), centre_square(32, 32, 0.4)
+    with torch.no_grad():
+        plain = {a: model(x, alpha=a, mask=mask) for a in (0.25, 0.5)}
+        model.config["knob_exponent"] = 2.0
+        assert torch.allclose(model(x, alpha=0.5, mask=mask), plain[0.25], atol=1e-6)
+        assert torch.allclose(model(x, alpha=torch.tensor([0.5]), mask=mask), plain[0.25], atol=1e-6)
+        assert not torch.allclose(model(x, alpha=0.5, mask=mask), plain[0.5])
+    assert model.knob(-0.5) == -0.25 and model.knob({"default": 0.5}) == {"default": 0.25}
+    assert model.knob([0.5, 1.0]) == [0.25, 1.0]

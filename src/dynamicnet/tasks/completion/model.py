@@ -10,6 +10,7 @@ and at least 8 (edge pixels, marked known) and cropped back.
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 import torch.nn.functional as F
@@ -73,8 +74,22 @@ class CompletionModel(AppModel):
             raise MaskError(f"{mask.shape[0]} masks for {x.shape[0]} images (give one, or one per image)")
         dtype = next(self.parameters()).dtype  # fp16/bf16/fp64 images work too; the net runs in its own
         mask = mask.to(dtype).expand(x.shape[0], 1, h, w)
-        filled = self.fill(x.to(dtype), mask, alpha).to(x.dtype)
+        filled = self.fill(x.to(dtype), mask, self.knob(alpha)).to(x.dtype)
         return torch.where(mask > 0.5, filled, x)
+
+    def knob(self, alpha: AlphaLike) -> AlphaLike:
+        """The blocks' alpha for the knob's ``alpha``: the same, or ``alpha ** knob_exponent``
+        when the model file has one (sign kept).
+
+        A fill's blocks can move it most in the knob's first steps (they first take away the
+        main network's fine per-pixel choices); the exponent, measured on held-out photos
+        when the model is shipped (``tools/ship_completion.py --calibrate-knob``), makes equal
+        knob steps change the fill about equally.
+        """
+        exponent = self.config.get("knob_exponent")
+        if exponent is None:
+            return alpha
+        return _power(alpha, float(exponent))
 
     def fill(self, x: Tensor, mask: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         """The network's prediction for every pixel (used inside the hole only); no checks."""
@@ -121,6 +136,16 @@ class CompletionModel(AppModel):
         if not self.training:
             kept[:] = [(x.detach().clone(), mask.detach().clone(), starts), *kept[:1]]
         return starts
+
+
+def _power(alpha: AlphaLike, exponent: float) -> AlphaLike:
+    if isinstance(alpha, Tensor):
+        return alpha.sign() * alpha.abs() ** exponent
+    if isinstance(alpha, dict):
+        return {k: _power(v, exponent) for k, v in alpha.items()}
+    if isinstance(alpha, (list, tuple)):
+        return type(alpha)(_power(v, exponent) for v in alpha)
+    return math.copysign(abs(float(alpha)) ** exponent, float(alpha))
 
 
 def _same(a: Tensor, b: Tensor) -> bool:
