@@ -12,11 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
+from ..networks.discriminator import PatchDiscriminator
 from ..networks.vgg import ImageNetNorm, VGG16Features
+from ..training.adversarial import discriminator_update, generator_loss
 from ..training.recipe import RecipeError
+from ..training.stages import AlphaDraws
 
 TERMS = ("l1", "perceptual", "adversarial")
 
@@ -72,3 +76,69 @@ class PerceptualDistance(torch.nn.Module):
         fa, fb = self.vgg(self.norm(a)), self.vgg(self.norm(b))
         per_layer = [(fa[k].float() - fb[k].float()).abs().flatten(1).mean(1) for k in fa]
         return torch.stack(per_layer).mean(0)
+
+
+class PixelStage:
+    """What one stage of an image-to-image task keeps between steps: a call counter (each
+    step's inputs are drawn from a generator seeded by it, so a resumed run draws what an
+    uninterrupted one would), the stage's patch discriminator and its optimiser when its
+    objective has an adversarial term, and the alphas of blocks trained across the knob.
+    All of it is the stage's checkpointed state."""
+
+    def __init__(
+        self,
+        recipe,
+        index: int,
+        objective: PixelObjective,
+        lr: float,
+        device,
+        draws: AlphaDraws | None = None,
+    ) -> None:
+        d = recipe.data
+        self.seed, self.calls, self.draws = (d["seed"], index), 0, draws
+        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
+        self.net: nn.Module | None = None
+        if objective.adversarial > 0:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(d["seed"] * 1009 + index)
+                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+
+    def generator(self) -> np.random.Generator:
+        """This step's generator (the next call's is another)."""
+        rng = np.random.default_rng([*self.seed, self.calls])
+        self.calls += 1
+        return rng
+
+    def terms(
+        self, weights: PixelObjective, made: Tensor, real: Tensor, l1: Tensor, distance: nn.Module | None
+    ) -> dict[str, Tensor]:
+        """``loss``, the weighted sum of ``l1`` (the task's reconstruction error), the perceptual
+        distance and the adversarial term (one discriminator step first), and each term."""
+        terms = {"l1": l1}
+        total = weights.l1 * l1
+        if weights.perceptual > 0:
+            terms["perceptual"] = distance(made, real).mean()
+            total = total + weights.perceptual * terms["perceptual"]
+        if self.net is not None:
+            fake, real_pm = made * 2 - 1, real * 2 - 1
+            terms |= discriminator_update(self.net, self.optimizer, real_pm, fake, self.real_label, self.r1)
+            terms["adversarial"] = generator_loss(self.net, fake)
+            total = total + weights.adversarial * terms["adversarial"]
+        return {"loss": total, **terms}
+
+    def state_dict(self) -> dict:
+        state: dict = {"calls": self.calls}
+        if self.net is not None:
+            state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        if self.draws is not None:
+            state["draws"] = self.draws.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.calls = int(state["calls"])
+        if self.draws is not None:
+            self.draws.load_state_dict(state["draws"])
+        if self.net is not None:
+            self.net.load_state_dict(state["net"])
+            self.optimizer.load_state_dict(state["optimizer"])

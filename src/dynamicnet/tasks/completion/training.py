@@ -7,7 +7,6 @@ so a resumed run sees the same holes and the same discriminator as an uninterrup
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
@@ -15,9 +14,7 @@ from torch import Tensor, nn
 from ...data.celeba import AlignedFaces, read_face_table
 from ...data.folder import KeyedImages, RandomCrops, list_images
 from ...data.masks import draw_mask
-from ...losses.pixel import PerceptualDistance, PixelObjective
-from ...networks.discriminator import PatchDiscriminator
-from ...training.adversarial import discriminator_update, generator_loss
+from ...losses.pixel import PerceptualDistance, PixelObjective, PixelStage
 from ...training.recipe import Recipe, RecipeError
 from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
 from ..base import recipe_perceptual, start_from
@@ -41,52 +38,16 @@ def training_images(recipe: Recipe) -> tuple[KeyedImages, int]:
     return faces, 0
 
 
-class Holes:
-    """The holes of one stage (a counter, so resuming redraws the same), for adversarial
-    objectives the stage's discriminator and its optimiser, and for blocks trained across
-    the knob the alphas they are drawn at."""
+class Holes(PixelStage):
+    """A completion stage's state: its holes are drawn from the step counter."""
 
-    def __init__(
-        self,
-        recipe: Recipe,
-        index: int,
-        objective: PixelObjective,
-        lr: float,
-        device,
-        draws: AlphaDraws | None = None,
-    ) -> None:
-        d = recipe.data
-        self.kind, self.fraction = d["data"]["mask"], d["data"]["hole"]
-        self.seed, self.calls = (d["seed"], index), 0
-        self.draws = draws
-        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
-        self.net: nn.Module | None = None
-        if objective.adversarial > 0:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(d["seed"] * 1009 + index)
-                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=BETAS)
+    def __init__(self, recipe: Recipe, *args, **kwargs) -> None:
+        super().__init__(recipe, *args, **kwargs)
+        self.kind, self.fraction = recipe.data["data"]["mask"], recipe.data["data"]["hole"]
 
     def draw(self, n: int, h: int, w: int) -> Tensor:
-        rng = np.random.default_rng([*self.seed, self.calls])
-        self.calls += 1
+        rng = self.generator()
         return torch.stack([draw_mask(self.kind, rng, h, w, self.fraction) for _ in range(n)])
-
-    def state_dict(self) -> dict:
-        state: dict = {"calls": self.calls}
-        if self.net is not None:
-            state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
-        if self.draws is not None:
-            state["draws"] = self.draws.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self.calls = int(state["calls"])
-        if self.draws is not None:
-            self.draws.load_state_dict(state["draws"])
-        if self.net is not None:
-            self.net.load_state_dict(state["net"])
-            self.optimizer.load_state_dict(state["optimizer"])
 
 
 class CompletionTraining:
@@ -132,21 +93,10 @@ class CompletionTraining:
             weights = self.objectives[low_end].mix(objective, t**exponent, "mix") if across else objective
             mask = holes.draw(real.shape[0], *real.shape[-2:]).to(real.device, real.dtype)
             done = model(real, alpha=at, mask=mask)
-            terms = {"l1": hole_l1(done, real, mask)}
-            total = weights.l1 * terms["l1"]
-            if weights.perceptual > 0:
-                terms["perceptual"] = self.distance(done, real).mean()
-                total = total + weights.perceptual * terms["perceptual"]
-            if holes.net is not None:
-                fake, real_pm = done * 2 - 1, real * 2 - 1
-                terms |= discriminator_update(
-                    holes.net, holes.optimizer, real_pm, fake, holes.real_label, holes.r1
-                )
-                terms["adversarial"] = generator_loss(holes.net, fake)
-                total = total + weights.adversarial * terms["adversarial"]
+            terms = holes.terms(weights, done, real, hole_l1(done, real, mask), self.distance)
             if across:
                 terms["alpha"] = torch.tensor(t)
-            return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
+            return {k: v if k == "loss" else v.detach() for k, v in terms.items()}
 
         record = objective.to_dict() | ({"trained_across_alpha_from": low_end} if across else {})
         if "mix_exponent" in table:

@@ -7,13 +7,11 @@ resumed run sees the same pairs and the same discriminator as an uninterrupted o
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ...data.folder import RandomCrops, list_images
-from ...losses.pixel import PerceptualDistance, PixelObjective
-from ...networks.discriminator import PatchDiscriminator
+from ...losses.pixel import PerceptualDistance, PixelObjective, PixelStage
 from ...training.adversarial import discriminator_update, generator_loss
 from ...training.recipe import Recipe
 from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
@@ -30,51 +28,15 @@ def model_config(recipe: Recipe) -> dict:
     return restore.default_config(degradation, d["model"]["width"], d["model"]["depth"])
 
 
-class Pairs:
-    """The degraded inputs of one stage (a counter, so resuming redraws the same), and for
-    adversarial objectives the stage's discriminator and its optimiser; for blocks trained
-    across the knob, the alphas they are drawn at."""
+class Pairs(PixelStage):
+    """A restore stage's state: its crops are degraded from the step counter."""
 
-    def __init__(
-        self,
-        recipe: Recipe,
-        index: int,
-        objective: PixelObjective,
-        lr: float,
-        device,
-        draws: AlphaDraws | None,
-    ) -> None:
-        d = recipe.data
-        self.degradation = Degradation.from_dict(d["degradation"])
-        self.seed, self.calls, self.draws = (d["seed"], index), 0, draws
-        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
-        self.net: nn.Module | None = None
-        if objective.adversarial > 0:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(d["seed"] * 1009 + index)
-                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+    def __init__(self, recipe: Recipe, *args, **kwargs) -> None:
+        super().__init__(recipe, *args, **kwargs)
+        self.degradation = Degradation.from_dict(recipe.data["degradation"])
 
     def degrade(self, clean: Tensor) -> Tensor:
-        rng = np.random.default_rng([*self.seed, self.calls])
-        self.calls += 1
-        return self.degradation(clean, rng)
-
-    def state_dict(self) -> dict:
-        state: dict = {"calls": self.calls}
-        if self.net is not None:
-            state |= {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
-        if self.draws is not None:
-            state["draws"] = self.draws.state_dict()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        self.calls = int(state["calls"])
-        if self.draws is not None:
-            self.draws.load_state_dict(state["draws"])
-        if self.net is not None:
-            self.net.load_state_dict(state["net"])
-            self.optimizer.load_state_dict(state["optimizer"])
+        return self.degradation(clean, self.generator())
 
 
 class RestoreTraining:
