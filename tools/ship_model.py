@@ -108,7 +108,7 @@ def ship_run(args: argparse.Namespace):
     (run folder, metadata, recipe, shipped name, shipped file, the shipped model loaded)."""
     run = Path(args.run)
     meta = dynamicnet.read_metadata(run / "model.safetensors")
-    recipe = load_recipe(ROOT / "recipes" / meta["recipe_file"])
+    recipe = load_recipe(next((ROOT / "recipes").rglob(meta["recipe_file"])))  # studies/ included
     name = args.name or recipe.name
     shipped = ship(run / "model.safetensors", name, args.description, getattr(args, "render_context", None))
     return run, meta, recipe, name, shipped, dynamicnet.load(name)

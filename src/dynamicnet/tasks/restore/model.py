@@ -54,8 +54,8 @@ class RestoreModel(AppModel):
         return Degradation.from_dict(self.config["degradation"])
 
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
-        dtype = next(self.parameters()).dtype
-        inside, alpha, size = self.prepare(x.to(dtype) if x.is_floating_point() else x, alpha)
+        check_rgb_batch(x)
+        inside, alpha, size = self.prepare(x.to(next(self.parameters()).dtype), alpha)
         return self.finish(self.net(inside, alpha=alpha), inside, size).clamp(0, 1).to(x.dtype)
 
     def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
