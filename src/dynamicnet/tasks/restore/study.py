@@ -53,6 +53,7 @@ from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import load_model
 from .degrade import Degradation, enlarge
+from .quality import psnr
 from .working_point import CRITERIA, default_criterion
 
 plt = pyplot("the restore study")
@@ -291,7 +292,7 @@ class Outputs:
         self._mixed = copy.deepcopy(self.model)
         self._ends = (self.model.net.base.state_dict(), load_model(dni).net.base.state_dict())
         self.degraded = degraded
-        self._blend_ends: tuple[Tensor, Tensor] | None = None
+        self._blend_ends: dict[int | None, tuple[Tensor, Tensor]] = {}  # the two networks' outputs
 
     def fingerprint(self, method: str) -> str:
         if method in ("dni", "blend"):
@@ -311,10 +312,10 @@ class Outputs:
                 {k: torch.lerp(v.float(), end[k].float(), knob) for k, v in start.items()}
             )
             return _batched(lambda b: self._mixed(b, alpha=0.0), x)
-        if method == "blend":
-            low = self.at("dni", 0.0, index)
-            high = self.at("dni", 1.0, index)
-            return torch.lerp(low, high, knob)
+        if method == "blend":  # the two networks run once; every knob mixes their outputs
+            if index not in self._blend_ends:
+                self._blend_ends[index] = (self.at("dni", 0.0, index), self.at("dni", 1.0, index))
+            return torch.lerp(*self._blend_ends[index], knob)
         if method == "fixed":
             return _batched(lambda b: self.fixed[knob](b, alpha=0.0), x)
         raise ValueError(f"unknown method {method!r}")
@@ -332,10 +333,6 @@ def _scores(restored: Tensor, clean: Tensor, distance) -> dict[str, list[float]]
         "ssim": [ssim(a, b) for a, b in zip(restored, clean)],
         "perceptual": perceptual.tolist(),
     }
-
-
-def psnr(a: Tensor, b: Tensor) -> float:
-    return float(_metrics.peak_signal_noise_ratio(b.numpy(), a.clamp(0, 1).numpy(), data_range=1.0))
 
 
 def ssim(a: Tensor, b: Tensor) -> float:
