@@ -79,6 +79,27 @@ def step_seconds(run: Path) -> float:
     return statistics.median(t for t in times if t is not None)
 
 
+def training_lines(run: Path, meta: dict, recipe, tool: str, machine: str) -> list[str]:
+    """A pixel task's card lines on its training: objectives, steps, recipe and command, time."""
+    stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]
+    seconds = step_seconds(run)
+    return [
+        "- Objectives: "
+        + "; ".join(
+            f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if isinstance(v, float) and v)
+            for stage, o in meta["objectives"].items()
+        ),
+        "- Steps: "
+        + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages)
+        + f"; batch {recipe.data['data']['batch']}",
+        f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
+        f"`dynamicnet train recipes/{meta['recipe_file']}`, "
+        f"then `python tools/{tool} runs/{recipe.name} ...`",
+        f"- {seconds:.3f} s per step (median), precision {meta['training']['precision']}, on {machine}: "
+        f"about {seconds * sum(t['steps'] for _, t in stages) / 60:.0f} min of training",
+    ]
+
+
 def distinct_targets(objectives: dict[str, StyleObjective]) -> dict[str, list[str]]:
     """Objective names grouped by identical style targets (one loss column per group)."""
     groups: dict[tuple, list[str]] = {}

@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from ship_model import ship_parser, ship_run, step_seconds  # a sibling script: tools/ is on sys.path when run
+from ship_model import (
+    ship_parser,
+    ship_run,
+    training_lines,
+)  # a sibling script: tools/ is on sys.path when run
 
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
@@ -60,8 +64,6 @@ def main(argv=None) -> None:
         docs / f"{name}.jpg", quality=92, optimize=True
     )
 
-    stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]
-    total = sum(t["steps"] for _, t in stages)
     lines = [
         f"# {name}",
         "",
@@ -81,19 +83,7 @@ def main(argv=None) -> None:
         "",
         f"- Photos: `{d['photos']}` minus {len(d.get('holdout', []))} held out; random {d['crop']} px crops, "
         "degraded as they are drawn",
-        "- Objectives: "
-        + "; ".join(
-            f"{stage}: " + ", ".join(f"{k} {v:g}" for k, v in o.items() if isinstance(v, float) and v)
-            for stage, o in meta["objectives"].items()
-        ),
-        "- Steps: "
-        + "; ".join(f"{s} {t['steps']} at lr {t['lr']:g}" for s, t in stages)
-        + f"; batch {d['batch']}",
-        f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
-        f"`dynamicnet train recipes/{meta['recipe_file']}`, "
-        f"then `python tools/ship_restore.py runs/{recipe.name} ...`",
-        f"- {step_seconds(run):.3f} s per step (median), precision {meta['training']['precision']}, on "
-        f"{args.machine}: about {step_seconds(run) * total / 60:.0f} min of training",
+        *training_lines(run, meta, recipe, "ship_restore.py", args.machine),
         "",
         "## Limits",
         "",
