@@ -56,12 +56,21 @@ def default_criterion(degradation: Degradation) -> str:
 @torch.no_grad()
 def choose_alpha(
     model, degraded: Tensor, criterion: str | None = None, grid: Sequence[float] = DEFAULT_GRID, render=None
-) -> tuple[Tensor, Tensor]:
-    """(the chosen alpha per image (N,), the gaps (N, len(grid))). ``render(x, alpha)``
-    defaults to the model itself (pass a Renderer to reuse its cache across the grid)."""
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(the chosen alpha per image (N,), the gaps (N, len(grid)), the result at the chosen alpha,
+    kept while the grid is scored so it is not rendered again). ``render(x, alpha)`` defaults
+    to the model itself (pass a Renderer to reuse its cache across the grid)."""
     degradation = model.degradation
     score = CRITERIA[criterion or default_criterion(degradation)]
     render = render or (lambda x, a: model(x, alpha=a))
-    gaps = torch.stack([score(render(degraded, a).clamp(0, 1), degraded, degradation) for a in grid], dim=1)
-    chosen = torch.tensor(grid)[gaps.argmin(dim=1)]
-    return chosen, gaps
+    gaps, best = [], None
+    for a in grid:
+        restored = render(degraded, a).clamp(0, 1)
+        gaps.append(score(restored, degraded, degradation))
+        if best is None:
+            best = restored.clone()
+        else:
+            better = gaps[-1] < torch.stack(gaps[:-1], dim=1).min(dim=1).values
+            best[better] = restored[better]
+    gaps = torch.stack(gaps, dim=1)
+    return torch.tensor(grid)[gaps.argmin(dim=1)], gaps, best

@@ -105,11 +105,12 @@ def run(args) -> int:
         scores = []
         if args.auto:
             render = lambda x, a: renderer(x.to(device), alpha=a).cpu()  # noqa: E731
-            chosen, _ = choose_alpha(model, image[None], args.criterion, render=render)
+            chosen, _, restored = choose_alpha(model, image[None], args.criterion, render=render)
             settings = [("auto", float(chosen[0]))]
             print(f"{printable(path)}: auto alpha {settings[0][1]:g}")
         for spec, alpha in settings:
-            y = finite(renderer(image.to(device), alpha=alpha), spec).cpu().clamp(0, 1)
+            y = restored[0] if args.auto else renderer(image.to(device), alpha=alpha).cpu()
+            y = finite(y, spec).clamp(0, 1)
             label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
             target = out_dir / f"{path.stem}_{label}.{args.format}"
             write_image(y, target)
