@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 
-import torch
 from torch import Tensor
 
 from ...core import AlphaLike, attach
@@ -77,9 +76,3 @@ def build(config: dict) -> RestoreModel:
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
     net = attach(base, at, ConvTuningBlock, variant=config["variant"], sets=config["sets"])
     return RestoreModel(net, copy.deepcopy(config))
-
-
-@torch.no_grad()
-def restore(model: RestoreModel, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
-    """``model(x, alpha)`` without gradients: the one call the command line and the demo share."""
-    return model(x, alpha=alpha)

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...server.context import ImageId, ModelName, ServerContext, check_alpha, png
-from .model import TASK, restore
+from .model import TASK
 
 ENDPOINT = "/api/restore"
 VIEW = "render"
@@ -58,7 +58,7 @@ def side_by_side(model, photo: torch.Tensor, alpha: float, side: int) -> torch.T
     top, left = (h - crop) // 2, (w - crop) // 2
     clean = photo[None, :, top : top + crop, left : left + crop]
     degraded = model.degradation(clean, np.random.default_rng(0))
-    restored = restore(model, degraded, alpha)
+    restored = model(degraded, alpha=alpha)
     shown = F.interpolate(degraded, scale_factor=scale, mode="nearest")
     pair = torch.cat([shown, restored], dim=-1)
     return F.interpolate(pair, scale_factor=ZOOM, mode="nearest")[0]
