@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..networks.discriminator import PatchDiscriminator
 from ..networks.vgg import ImageNetNorm, VGG16Features
 from ..training.adversarial import discriminator_update, generator_loss
-from ..training.recipe import RecipeError
+from ..training.recipe import RecipeError, check_objectives
 from ..training.stages import AlphaDraws
 
 TERMS = ("l1", "perceptual", "adversarial")
@@ -58,6 +58,17 @@ class PixelObjective:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_pixel_objectives(d: dict, where: str) -> None:
+    """A recipe's [objectives.NAME] tables, each a valid PixelObjective and each named stage's
+    objective defined: a typo fails when the recipe is read, not at training."""
+    check_objectives(d, where)
+    for name, table in d["objectives"].items():
+        try:
+            PixelObjective.from_dict(table, name)
+        except RecipeError as err:
+            raise RecipeError(f"{where}: {err}") from None
 
 
 class PerceptualDistance(torch.nn.Module):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ...losses.pixel import PixelObjective
+from ...losses.pixel import check_pixel_objectives
 from ...training.recipe import (
     BATCH,
     BOOL,
@@ -26,7 +26,6 @@ from ...training.recipe import (
     Table,
     TuneTable,
     absent,
-    check_objectives,
     check_resize,
     one_of,
     optional,
@@ -84,12 +83,7 @@ class CompletionRecipe(RecipeModel):
 
 
 def _check(d: dict, where: str) -> None:
-    check_objectives(d, where)
-    for name, table in d["objectives"].items():  # a typo in an objective fails now, not at training
-        try:
-            PixelObjective.from_dict(table, name)
-        except RecipeError as err:
-            raise RecipeError(f"{where}: {err}") from None
+    check_pixel_objectives(d, where)
     if ("photos" in d["data"]) == ("faces" in d["data"]):
         raise RecipeError(f"{where}: [data] needs either 'photos' (a folder) or 'faces' (CelebA layout)")
     check_resize(d, where)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ...losses.pixel import PixelObjective
+from ...losses.pixel import check_pixel_objectives
 from ...training.recipe import (
     BATCH,
     NON_NEGATIVE,
@@ -26,7 +26,6 @@ from ...training.recipe import (
     Table,
     TuneTable,
     absent,
-    check_objectives,
     check_resize,
     one_of,
     optional,
@@ -81,12 +80,7 @@ class RestoreRecipe(RecipeModel):
 
 
 def _check(d: dict, where: str) -> None:
-    check_objectives(d, where)
-    for name, table in d["objectives"].items():  # a typo in an objective fails now, not at training
-        try:
-            PixelObjective.from_dict(table, name)
-        except RecipeError as err:
-            raise RecipeError(f"{where}: {err}") from None
+    check_pixel_objectives(d, where)
     check_resize(d, where)
     degradation, crop = d["degradation"], d["data"]["crop"]
     if degradation["scale"] == 1 and not (degradation["noise"] or degradation["jpeg"]):
