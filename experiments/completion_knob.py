@@ -50,9 +50,11 @@ def main(argv=None) -> None:
             change = float((fills[-1] - fills[0]).abs().mean())
             steps = [float((b - a).abs().mean()) for a, b in zip(fills, fills[1:])]
             ratio = max(steps) / max(min(steps), 1e-12)
+            away = [float((f - fills[0]).abs().mean()) for f in fills]
+            monotone = "monotone" if all(b > a for a, b in zip(away, away[1:])) else "NOT monotone"
             print(
                 f"{spec}, {which}: alpha 0 to 1 moves the hole by {change:.4f}; "
-                f"largest / smallest step {ratio:.2f}"
+                f"largest / smallest step {ratio:.2f}; distance from alpha 0 {monotone}"
             )
         if args.mix:
             mix_along_alpha(net, *images["photo"])
