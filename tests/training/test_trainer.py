@@ -98,13 +98,22 @@ def test_unreadable_files_are_skipped_and_counted(recipe, photo_dir, tmp_path, c
     assert "ignored 1 non-image files" in out
 
 
-def test_bf16_precision_trains(recipe, tmp_path):
+def test_bf16_precision_trains(recipe, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("dynamicnet.training.trainer.fast_bf16", lambda device: False)
     path = train(recipe, tmp_path / "run", precision="bf16", progress=False)
+    # emulated bf16 is legal but slow (12x per step on an AVX2 CPU): the user hears of it
+    assert "no native bf16" in capsys.readouterr().err
     model = dynamicnet.load(path)
     assert dynamicnet.read_metadata(path)["training"]["precision"] == "bf16"
     with torch.no_grad():
         y = model(torch.rand(1, 3, 20, 24), alpha=0.5)
     assert torch.isfinite(y).all()
+
+
+def test_native_bf16_trains_without_a_warning(recipe, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("dynamicnet.training.trainer.fast_bf16", lambda device: True)
+    assert train(recipe, tmp_path / "run", precision="bf16", stop_after_steps=1, progress=False) is None
+    assert "no native bf16" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

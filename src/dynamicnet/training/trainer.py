@@ -30,6 +30,7 @@ from tqdm import tqdm
 from ..data.folder import StepSampler
 from ..devices import resolve_device
 from ..errors import DynamicNetError
+from ..inference.precision import fast_bf16
 from ..io.model_file import save_model
 from ..perceptual.sources import SOURCES, describe, perceptual_identity
 from ..tasks import TaskTraining, get_task, load_recipe
@@ -185,6 +186,12 @@ def train(
             print(f"perceptual weights: {describe(task.perceptual_record)}")
         if ctx.is_main and task.ignored:
             print(f"ignored {task.ignored} non-image files in the photo folder")
+        if ctx.is_main and precision == "bf16" and not fast_bf16(ctx.device):
+            print(
+                f"warning: this {ctx.device.type} has no native bf16 (AVX512-BF16, AMX or a bf16 GPU): "
+                "bf16 autocast is emulated and can be many times slower; --precision fp32 is faster here",
+                file=sys.stderr,
+            )
 
         run = _Run(
             task, stages, ctx, precision, recipe, ckpt_path, out_dir / "log.jsonl", bad_files,
