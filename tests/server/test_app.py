@@ -48,6 +48,7 @@ def render(client, image: str, **body) -> np.ndarray:
 def test_models_samples_and_a_render_that_changes_with_alpha(client):
     models = client.get("/api/models").json()
     assert models[0]["name"] == "tiny" and models[0]["alpha_range"] == [0.0, 1.0]
+    assert "compare" in models[0]["features"]  # a stylized photo has a before to divide from
     assert "alpha 0" in models[0]["explanation"]
     samples = client.get("/api/samples").json()
     assert len(samples) >= 3

@@ -228,6 +228,7 @@ def test_the_demo_shows_the_degraded_input_beside_its_restoration(trained):
     with TestClient(create_app({"tiny": trained}), base_url="http://127.0.0.1") as client:
         (listed,) = client.get("/api/models").json()
         assert (listed["task"], listed["view"], listed["endpoint"]) == ("restore", "render", "/api/restore")
+        assert "compare" not in listed["features"]  # its picture is input and result side by side
         sample = client.get("/api/samples").json()[0]["id"]
         pictures = {}
         for alpha in (0.0, 1.0):

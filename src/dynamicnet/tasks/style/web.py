@@ -52,7 +52,7 @@ from .model import TASK
 
 ENDPOINT = "/api/render"
 VIEW = "render"  # the page's view: a photo rendered at any alpha, with a before/after divider
-FEATURES = ("paint", "per-block", "keep-color", "camera")  # the photo view's extras it offers
+FEATURES = ("paint", "per-block", "keep-color", "camera", "compare")  # the photo view's extras it offers
 FRAME_ENDPOINT = "/api/frame"  # the camera's: one JPEG frame in, one out
 MAX_FRAME_SIDE = 640
 MAX_FRAME_BYTES = 2 * 2**20
