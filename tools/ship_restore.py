@@ -82,7 +82,7 @@ def main(argv=None) -> None:
         "## Data and training",
         "",
         f"- Photos: `{d['photos']}` minus {len(d.get('holdout', []))} held out, scaled to a "
-        f"{d['resize'] or d['crop']} px shorter side; random {d['crop']} px crops, degraded as they are drawn",
+        f"{d['resize'] or d['crop']} px shorter side; random {d['crop']} px crops, degraded as drawn",
         *training_lines(run, meta, recipe, "ship_restore.py", args.machine),
         "",
         "## Limits",
