@@ -40,7 +40,9 @@ class RestoreNet(nn.Sequential):
     def __init__(self, width: int = 48, depth: int = 8, scale: int = 4) -> None:
         layers = OrderedDict(head=_conv(3, width))
         layers.update((f"res{i}", ResidualBlock(width)) for i in range(depth))
-        layers.update(fuse=_conv(width, width), act=nn.ReLU(), tail=_conv(width, 3 * scale * scale))
+        # no activation between fuse and tail: a ReLU there died in training (every fuse output
+        # negative, no gradient left) and left the network adding nothing to bicubic
+        layers.update(fuse=_conv(width, width), tail=_conv(width, 3 * scale * scale))
         if scale > 1:
             layers["shuffle"] = nn.PixelShuffle(scale)
         super().__init__(layers)
