@@ -110,6 +110,16 @@ def test_bf16_precision_trains(recipe, tmp_path, capsys, monkeypatch):
     assert torch.isfinite(y).all()
 
 
+def test_auto_precision_is_chosen_once_and_kept_on_resume(recipe, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    monkeypatch.setattr("dynamicnet.inference.precision.fast_bf16", lambda device: True)
+    assert train(recipe, out, precision="auto", stop_after_steps=1, progress=False) is None
+    # resumed where bf16 is emulated: it goes on in bf16, as it started, so the weights match
+    monkeypatch.setattr("dynamicnet.inference.precision.fast_bf16", lambda device: False)
+    path = train(recipe, out, precision="auto", resume=True, progress=False)
+    assert dynamicnet.read_metadata(path)["training"]["precision"] == "bf16"
+
+
 def test_native_bf16_trains_without_a_warning(recipe, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("dynamicnet.training.trainer.fast_bf16", lambda device: True)
     assert train(recipe, tmp_path / "run", precision="bf16", stop_after_steps=1, progress=False) is None

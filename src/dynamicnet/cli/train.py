@@ -13,7 +13,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("recipe", help="recipe file (TOML), see recipes/")
     p.add_argument("--out", help="run folder (default: runs/NAME); holds checkpoint, log, model")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
-    p.add_argument("--precision", choices=["fp32", "bf16"], help="override the recipe's precision")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        help="override the recipe's precision (auto: bf16 where the hardware runs it natively, else fp32)",
+    )
     add_device(p)
     p.add_argument(
         "--stop-after-steps",

@@ -93,7 +93,7 @@ class Table(BaseModel):
 
 
 class TrainTable(Table):
-    precision: one_of("fp32", "bf16") = "fp32"
+    precision: one_of("auto", "fp32", "bf16") = "fp32"
     checkpoint_every: EVERY = 100
     log_every: EVERY = 10
     fp16_weights: BOOL = False

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from ..data.folder import StepSampler
 from ..devices import resolve_device
 from ..errors import DynamicNetError
-from ..inference.precision import fast_bf16
+from ..inference.precision import PRECISIONS, fast_bf16, resolve_precision
 from ..io.model_file import save_model
 from ..perceptual.sources import SOURCES, describe, perceptual_identity
 from ..tasks import TaskTraining, get_task, load_recipe
@@ -131,8 +131,8 @@ def train(
     ckpt_path = out_dir / CHECKPOINT
     settings = recipe.data["train"]
     precision = precision or settings["precision"]
-    if precision not in ("fp32", "bf16"):
-        raise TrainingError(f"precision must be fp32 or bf16, got {precision!r}")
+    if precision not in PRECISIONS:
+        raise TrainingError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if stop_after_steps is not None and stop_after_steps < 1:
         raise TrainingError("--stop-after-steps must be at least 1")
 
@@ -153,6 +153,8 @@ def train(
             )
 
     ctx = _init_distributed(device)
+    if precision == "auto":  # a resumed run keeps the format it started in: resume stays exact
+        precision = (ckpt or {}).get("precision") or resolve_precision("auto", ctx.device)
     try:
         if ckpt is not None and perceptual is None and recipe.data.get("perceptual") == "auto":
             perceptual = _checkpoint_source(ckpt)  # resume with what the run started with
@@ -261,7 +263,7 @@ def time_training(
     rest. For sizing a run to a time budget before its recipe is fixed.
     """
     chosen = resolve_device(device)
-    precision = precision or recipe.data["train"]["precision"]
+    precision = resolve_precision(precision or recipe.data["train"]["precision"], chosen)
     task = build_task(recipe, chosen)
     stage = task.stages()[-1]
     params = _select_trainable(task.model, stage)
@@ -329,6 +331,7 @@ class _Run:
                 "stage_state": stage_state,
                 "bad_files": sorted(self.bad_files),
                 "perceptual": self.task.perceptual_record,
+                "precision": self.precision,
             }
             save_checkpoint(state, self.ckpt_path)
 
