@@ -26,7 +26,7 @@ from dynamicnet.tasks import load_recipe
 from dynamicnet.training.checkpoint import load_checkpoint, save_checkpoint
 from dynamicnet.training.trainer import build_task
 
-MAIN_STAGE_KEYS = ("task", "seed", "perceptual", "data", "model", "main", "train")
+MAIN_STAGE_KEYS = ("task", "seed", "perceptual", "data", "degradation", "model", "main", "train")
 
 
 def main_stage(recipe) -> dict:

@@ -33,6 +33,7 @@ batch = 2
 width = 8
 depth = 2
 ndf = 8
+upsample = "resize"
 [train]
 checkpoint_every = 1
 log_every = 1
@@ -244,3 +245,18 @@ def test_the_demo_shows_the_degraded_input_beside_its_restoration(trained):
         assert not np.array_equal(a[:, half:], b[:, half:])  # the restoration does
         bad = client.post("/api/restore", json={"image": sample, "model": "tiny", "alpha": "strong"})
         assert bad.status_code == 422 and "alpha" in bad.text
+
+
+@pytest.mark.parametrize("upsample", ["shuffle", "resize"])
+def test_only_the_resize_upsampler_is_free_of_a_grid_with_the_scales_period(upsample):
+    from dynamicnet.tasks.restore.network import RestoreNet
+
+    torch.manual_seed(0)
+    net = RestoreNet(width=8, depth=2, scale=4, upsample=upsample)
+    with torch.no_grad():
+        net.tail.weight.normal_()  # as after training: the tail's kernels differ
+        y = net(torch.full((1, 3, 12, 12), 0.3))
+    assert y.shape == (1, 3, 48, 48)
+    # a flat picture in: the sub-pixel convolution paints each 4x4 cell alike but unevenly
+    flat = float(y.std(dim=(-2, -1)).max()) < 1e-5
+    assert flat is (upsample == "resize")

@@ -22,13 +22,16 @@ TASK = "restore"
 ARCHITECTURE = "residual-restore"
 
 
-def default_config(degradation: Degradation, width: int = 48, depth: int = 8) -> dict:
+def default_config(
+    degradation: Degradation, width: int = 48, depth: int = 8, upsample: str = "shuffle"
+) -> dict:
     """Metadata skeleton of a restore model: the degradation it undoes and its network's size."""
     return {
         "task": TASK,
         "architecture": ARCHITECTURE,
         "width": width,
         "depth": depth,
+        "upsample": upsample,
         "scale": degradation.scale,
         "degradation": degradation.to_dict(),
         "variant": "single",
@@ -72,7 +75,9 @@ def build(config: dict) -> RestoreModel:
     """A freshly initialised restore model for a metadata dict (see :func:`default_config`)."""
     if config.get("architecture") != ARCHITECTURE:
         raise ValueError(f"unsupported restore architecture {config.get('architecture')!r}")
-    base = RestoreNet(int(config["width"]), int(config["depth"]), int(config["scale"]))
+    base = RestoreNet(
+        int(config["width"]), int(config["depth"]), int(config["scale"]), config.get("upsample", "shuffle")
+    )
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
     net = attach(base, at, ConvTuningBlock, variant=config["variant"], sets=config["sets"])
     return RestoreModel(net, copy.deepcopy(config))

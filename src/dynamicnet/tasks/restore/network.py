@@ -29,22 +29,51 @@ class ResidualBlock(nn.Module):
         return x + self.conv2(self.act(self.conv1(x)))
 
 
+UPSAMPLERS = ("shuffle", "resize")
+
+
+def _resize_stages(width: int, scale: int) -> OrderedDict:
+    """Nearest-neighbour enlargements, each followed by a convolution at the new size: every
+    output pixel comes from the same kernel, so no pattern can repeat with the scale's period."""
+    factors = [2, 2] if scale == 4 else [scale]
+    stages, cin = OrderedDict(), width
+    for k, factor in enumerate(factors):
+        cout = max(16, width // 2)
+        stages[f"up{k}"] = nn.Upsample(scale_factor=factor, mode="nearest")
+        stages[f"up{k}_conv"] = _conv(cin, cout)
+        stages[f"up{k}_act"] = nn.LeakyReLU(0.2)  # cannot die as the fuse ReLU did
+        cin = cout
+    stages["tail"] = _conv(cin, 3)
+    return stages
+
+
 class RestoreNet(nn.Sequential):
     """(N, 3, h, w) in [-1, 1] to the residual (N, 3, scale * h, scale * w), in the same units.
 
     Sequential, so the Renderer keeps the layers before the first tuning block per image
     and renders huge images in tiles; the residual blocks carry the head's features
     through, so no long skip is needed.
+
+    ``upsample``: "shuffle" (a sub-pixel convolution, cheap) or "resize" (nearest enlargement
+    then convolution). With "shuffle", tuning blocks trained for a perceptual and
+    adversarial objective drew a grid with the scale's period at alpha 1 (the frozen tail
+    turns any change of the features into the same pattern in every cell).
     """
 
-    def __init__(self, width: int = 48, depth: int = 8, scale: int = 4) -> None:
+    def __init__(self, width: int = 48, depth: int = 8, scale: int = 4, upsample: str = "shuffle") -> None:
+        if upsample not in UPSAMPLERS:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLERS)}, got {upsample!r}")
         layers = OrderedDict(head=_conv(3, width))
         layers.update((f"res{i}", ResidualBlock(width)) for i in range(depth))
-        # no activation between fuse and tail: a ReLU there died in training (every fuse output
-        # negative, no gradient left) and left the network adding nothing to bicubic
-        layers.update(fuse=_conv(width, width), tail=_conv(width, 3 * scale * scale))
-        if scale > 1:
-            layers["shuffle"] = nn.PixelShuffle(scale)
+        # no activation between fuse and what follows: a ReLU there died in training (every
+        # fuse output negative, no gradient left) and left the network adding nothing to bicubic
+        layers["fuse"] = _conv(width, width)
+        if scale > 1 and upsample == "resize":
+            layers.update(_resize_stages(width, scale))
+        else:
+            layers["tail"] = _conv(width, 3 * scale * scale)
+            if scale > 1:
+                layers["shuffle"] = nn.PixelShuffle(scale)
         super().__init__(layers)
         with torch.no_grad():  # a fresh network adds little: it starts at the classical answer
             self.tail.weight.mul_(0.1)

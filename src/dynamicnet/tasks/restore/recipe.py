@@ -38,6 +38,9 @@ class RestoreModelTable(Table):
     width: WIDTH = 48
     depth: whole(2, 64, "a number of residual blocks from 2 to 64") = 8
     ndf: WIDTH = 64  # the patch discriminator's width (objectives with an adversarial term)
+    # super-resolution's enlargement: "shuffle" (sub-pixel convolution) or "resize" (nearest
+    # enlargement, then convolution: no grid at the sharp end); absent means shuffle
+    upsample: optional(one_of("shuffle", "resize")) = absent()
 
 
 class DegradationTable(Table):

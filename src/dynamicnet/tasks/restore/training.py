@@ -25,7 +25,8 @@ BETAS = (0.9, 0.999)
 def model_config(recipe: Recipe) -> dict:
     d = recipe.data
     degradation = Degradation.from_dict(d["degradation"])
-    return restore.default_config(degradation, d["model"]["width"], d["model"]["depth"])
+    m = d["model"]
+    return restore.default_config(degradation, m["width"], m["depth"], m.get("upsample", "shuffle"))
 
 
 class Pairs(PixelStage):
