@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..inference.precision import PRECISIONS
 from .common import add_device, add_no_progress
 
 
@@ -15,7 +16,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     p.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16"],
+        choices=PRECISIONS,
         help="override the recipe's precision (auto: bf16 where the hardware runs it natively, else fp32)",
     )
     add_device(p)

@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
+from ..inference.precision import PRECISIONS
 from ..io.paths import regular_file
 
 MAX_RECIPE_BYTES = 2**20
@@ -93,7 +94,7 @@ class Table(BaseModel):
 
 
 class TrainTable(Table):
-    precision: one_of("auto", "fp32", "bf16") = "fp32"
+    precision: one_of(*PRECISIONS) = "fp32"
     checkpoint_every: EVERY = 100
     log_every: EVERY = 10
     fp16_weights: BOOL = False

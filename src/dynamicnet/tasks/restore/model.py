@@ -16,14 +16,14 @@ from ...data.images import check_rgb_batch
 from ...networks.blocks import ConvTuningBlock
 from ..base import AppModel
 from .degrade import Degradation, enlarge
-from .network import RestoreNet, insertion_points
+from .network import DEFAULT_UPSAMPLE, RestoreNet, insertion_points
 
 TASK = "restore"
 ARCHITECTURE = "residual-restore"
 
 
 def default_config(
-    degradation: Degradation, width: int = 48, depth: int = 8, upsample: str = "shuffle"
+    degradation: Degradation, width: int = 48, depth: int = 8, upsample: str = DEFAULT_UPSAMPLE
 ) -> dict:
     """Metadata skeleton of a restore model: the degradation it undoes and its network's size."""
     return {
@@ -76,7 +76,10 @@ def build(config: dict) -> RestoreModel:
     if config.get("architecture") != ARCHITECTURE:
         raise ValueError(f"unsupported restore architecture {config.get('architecture')!r}")
     base = RestoreNet(
-        int(config["width"]), int(config["depth"]), int(config["scale"]), config.get("upsample", "shuffle")
+        int(config["width"]),
+        int(config["depth"]),
+        int(config["scale"]),
+        config.get("upsample", DEFAULT_UPSAMPLE),
     )
     at = {name: (b["at"], b["channels"]) for name, b in config["blocks"].items()}
     net = attach(base, at, ConvTuningBlock, variant=config["variant"], sets=config["sets"])

@@ -30,6 +30,7 @@ class ResidualBlock(nn.Module):
 
 
 UPSAMPLERS = ("shuffle", "resize")
+DEFAULT_UPSAMPLE = "shuffle"  # what a model file or recipe without the key was made with
 
 
 def _resize_stages(width: int, scale: int) -> OrderedDict:
@@ -60,7 +61,9 @@ class RestoreNet(nn.Sequential):
     turns any change of the features into the same pattern in every cell).
     """
 
-    def __init__(self, width: int = 48, depth: int = 8, scale: int = 4, upsample: str = "shuffle") -> None:
+    def __init__(
+        self, width: int = 48, depth: int = 8, scale: int = 4, upsample: str = DEFAULT_UPSAMPLE
+    ) -> None:
         if upsample not in UPSAMPLERS:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLERS)}, got {upsample!r}")
         layers = OrderedDict(head=_conv(3, width))

@@ -18,6 +18,7 @@ from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_sta
 from ..base import recipe_perceptual, start_from
 from . import model as restore
 from .degrade import Degradation
+from .network import DEFAULT_UPSAMPLE
 
 BETAS = (0.9, 0.999)
 
@@ -26,7 +27,7 @@ def model_config(recipe: Recipe) -> dict:
     d = recipe.data
     degradation = Degradation.from_dict(d["degradation"])
     m = d["model"]
-    return restore.default_config(degradation, m["width"], m["depth"], m.get("upsample", "shuffle"))
+    return restore.default_config(degradation, m["width"], m["depth"], m.get("upsample", DEFAULT_UPSAMPLE))
 
 
 class Pairs(PixelStage):
