@@ -107,13 +107,16 @@ class PixelStage:
     ) -> None:
         d = recipe.data
         self.seed, self.calls, self.draws = (d["seed"], index), 0, draws
-        self.real_label, self.r1 = d["adversary"]["real_label"], d["adversary"]["r1"]
+        adversary = d["adversary"]
+        self.real_label, self.r1 = adversary["real_label"], adversary["r1"]
         self.net: nn.Module | None = None
         if objective.adversarial > 0:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(d["seed"] * 1009 + index)
-                self.net = PatchDiscriminator(d["model"]["ndf"]).to(device)
-            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.5, 0.999))
+                net = PatchDiscriminator(d["model"]["ndf"], adversary.get("norm") or "none")
+                self.net = net.to(device)
+            d_lr = adversary.get("lr") or lr
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=d_lr, betas=(0.5, 0.999))
 
     def generator(self) -> np.random.Generator:
         """This step's generator (the next call's is another)."""

@@ -108,6 +108,16 @@ class AdversaryTable(Table):
     r1: NON_NEGATIVE = 0.0
 
 
+class PatchAdversaryTable(AdversaryTable):
+    """The image-to-image tasks' patch discriminator: ``lr`` its own learning rate (absent:
+    the stage's), ``norm`` "instance" to normalise its hidden layers (absent: none). Without
+    either, at a block stage's rate of 1e-3, it did not tell bicubic enlargements from photos
+    in 120 steps; instance-normalised at 2e-4 it scored them 0.65 against 0.21 by step 80."""
+
+    lr: optional(POSITIVE) = absent()
+    norm: optional(one_of("none", "instance")) = absent()
+
+
 class StageTable(Table):
     """What every ``[main]`` and ``[[tune]]`` table has; a task's stage tables add their
     objective and set their default steps and learning rate."""

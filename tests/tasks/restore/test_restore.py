@@ -34,6 +34,9 @@ width = 8
 depth = 2
 ndf = 8
 upsample = "resize"
+[adversary]
+lr = 5e-3
+norm = "instance"
 [train]
 checkpoint_every = 1
 log_every = 1
@@ -123,6 +126,16 @@ def test_training_resumes_bit_for_bit_through_the_adversarial_stage(tmp_path, ph
     a, b = dynamicnet.load(whole), dynamicnet.load(parts)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_the_discriminator_learns_at_its_own_rate_and_normalises_per_image(tmp_path, photo_dir):
+    from dynamicnet.tasks.restore.training import RestoreTraining
+
+    recipe = load_recipe(write(tmp_path, photo_dir))
+    main, blocks = RestoreTraining(recipe, torch.device("cpu")).stages()
+    assert main.state.net is None  # L1 alone: no discriminator
+    assert blocks.lr == 1e-2 and blocks.state.optimizer.param_groups[0]["lr"] == 5e-3
+    assert any(isinstance(m, torch.nn.InstanceNorm2d) for m in blocks.state.net.modules())
 
 
 @pytest.fixture(scope="module")

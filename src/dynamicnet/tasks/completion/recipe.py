@@ -18,7 +18,7 @@ from ...training.recipe import (
     UNIT,
     WIDTH,
     WORKERS,
-    AdversaryTable,
+    PatchAdversaryTable,
     RecipeError,
     RecipeModel,
     RecipeSpec,
@@ -76,7 +76,7 @@ class CompletionRecipe(RecipeModel):
     perceptual: STR = "auto"  # loaded only when an objective weighs the perceptual term
     model: CompletionModelTable = Field(default_factory=CompletionModelTable)
     data: CompletionDataTable = Field(default_factory=CompletionDataTable)
-    adversary: AdversaryTable = Field(default_factory=AdversaryTable)
+    adversary: PatchAdversaryTable = Field(default_factory=PatchAdversaryTable)
     objectives: Any = absent()  # checked by the objective parser (losses.pixel.PixelObjective)
     main: CompletionMain
     tune: Annotated[list[CompletionTune], Field(min_length=1)]

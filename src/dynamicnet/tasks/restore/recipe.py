@@ -18,7 +18,7 @@ from ...training.recipe import (
     STR_LIST,
     WIDTH,
     WORKERS,
-    AdversaryTable,
+    PatchAdversaryTable,
     RecipeError,
     RecipeModel,
     RecipeSpec,
@@ -76,7 +76,7 @@ class RestoreRecipe(RecipeModel):
     model: RestoreModelTable = Field(default_factory=RestoreModelTable)
     degradation: DegradationTable = Field(default_factory=DegradationTable)
     data: RestoreDataTable
-    adversary: AdversaryTable = Field(default_factory=AdversaryTable)
+    adversary: PatchAdversaryTable = Field(default_factory=PatchAdversaryTable)
     objectives: Any = absent()  # checked by losses.pixel.PixelObjective
     main: RestoreMain
     tune: Annotated[list[RestoreTune], Field(min_length=1)]
