@@ -12,7 +12,6 @@ from torch import Tensor, nn
 
 from ...data.folder import RandomCrops, list_images
 from ...losses.pixel import PerceptualDistance, PixelObjective, PixelStage
-from ...training.adversarial import discriminator_update, generator_loss
 from ...training.recipe import Recipe
 from ...training.stages import AlphaDraws, Stage, recipe_metadata, two_phase_stages
 from ..base import recipe_perceptual, start_from
@@ -76,21 +75,11 @@ class RestoreTraining:
             t, at = draws.draw() if across else (1.0, alpha)
             weights = low_end.mix(objective, t, "mix") if across else objective
             restored = model(pairs.degrade(clean), alpha=at)
-            terms = {"l1": (restored.float() - clean.float()).abs().mean()}
-            total = weights.l1 * terms["l1"]
-            if weights.perceptual > 0:
-                terms["perceptual"] = self.distance(restored, clean).mean()
-                total = total + weights.perceptual * terms["perceptual"]
-            if pairs.net is not None:
-                fake, real = restored * 2 - 1, clean * 2 - 1
-                terms |= discriminator_update(
-                    pairs.net, pairs.optimizer, real, fake, pairs.real_label, pairs.r1
-                )
-                terms["adversarial"] = generator_loss(pairs.net, fake)
-                total = total + weights.adversarial * terms["adversarial"]
+            l1 = (restored.float() - clean.float()).abs().mean()
+            terms = pairs.terms(weights, restored, clean, l1, self.distance)
             if across:
                 terms["alpha"] = torch.tensor(t)
-            return {"loss": total, **{k: v.detach() for k, v in terms.items()}}
+            return {k: v if k == "loss" else v.detach() for k, v in terms.items()}
 
         record = objective.to_dict() | ({"trained_across_alpha_from": low_end.name} if across else {})
         return Stage(
