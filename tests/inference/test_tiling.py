@@ -73,3 +73,23 @@ def test_receptive_radius_of_a_known_stack():
     assert receptive_radius(stack, channels=3, multiple=1, dtype=torch.float32, device="cpu") == 3
     strided = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, padding=1))
     assert receptive_radius(strided, channels=3, multiple=2, dtype=torch.float32, device="cpu") in (3, 4)
+
+
+def test_receptive_radius_is_found_behind_an_output_relu_that_is_off_for_some_inputs():
+    """One random input leaves the centre pixel's ReLU off about half the time (no gradient)."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 1, 5, padding=2)
+    dead = 0
+    for seed in range(8):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            dead += float(conv(torch.randn(1, 3, 16, 16))[0, 0, 8, 8]) <= 0
+        torch.manual_seed(seed)
+        stack = nn.Sequential(conv, nn.ReLU())
+        assert receptive_radius(stack, channels=3, multiple=1, dtype=torch.float32, device="cpu") == 2
+    assert dead > 0  # the case the test is about came up
+
+
+def test_receptive_radius_of_a_network_that_ignores_its_input_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="receptive field"):
+        receptive_radius(lambda x: x * 0, channels=3, multiple=1, dtype=torch.float32, device="cpu")

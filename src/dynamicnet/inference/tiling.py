@@ -148,21 +148,30 @@ class _UnitStatistics:
         )
 
 
+PROBES = 8  # random inputs of the receptive-field probe
+
+
 def receptive_radius(run: Callable[[Tensor], Tensor], channels: int, multiple: int, dtype, device) -> int:
     """How far (in input pixels) an output pixel of ``run`` can see, normalisation held fixed.
 
-    Found from the input gradient of one central output pixel on a random input; the probe
-    grows until the gradient stays clear of its border.
+    Found from the input gradient of one central output pixel on random inputs; the probe
+    grows until the gradient stays clear of its border. Several inputs at once: on one, the
+    pixel's gradient can be zero (ReLUs that happen to be off there), which says nothing.
     """
     side = 16 * multiple
     while True:
-        # fixed statistics: no whole-image dependence
+        # fixed statistics: no whole-image dependence, so each input's gradient is its own
         with outside_statistics(_UnitStatistics()), torch.inference_mode(False), torch.enable_grad():
-            x = torch.randn(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
+            x = torch.randn(PROBES, channels, side, side, dtype=dtype, device=device, requires_grad=True)
             y = run(x)
             cy, cx = y.shape[-2] // 2, y.shape[-1] // 2
             y[..., cy, cx].float().sum().backward()
         seen = x.grad.abs().sum(dim=(0, 1)) > 0
+        if not seen.any():
+            raise RuntimeError(
+                f"cannot measure the network's receptive field: the centre pixel's output did not "
+                f"depend on any of {PROBES} random inputs"
+            )
         rows, cols = seen.any(dim=1).nonzero(), seen.any(dim=0).nonzero()
         centre_y, centre_x = cy * side / y.shape[-2], cx * side / y.shape[-1]
         reach = max(
