@@ -55,7 +55,11 @@ def main(argv=None) -> None:
     if main_stage(theirs) != main_stage(recipe):
         raise SystemExit(f"{args.source_recipe} and {args.recipe} differ before the blocks: train it whole")
     fresh = build_task(recipe, torch.device("cpu")).model.state_dict()
-    model = {k: fresh[k] if ".blocks." in k else v for k, v in source["model"].items()}
+    missing = [k for k in fresh if ".blocks." not in k and k not in source["model"]]
+    if missing:
+        raise SystemExit(f"{args.source}: its network lacks {missing[0]}: train the recipe whole")
+    # the blocks (the new recipe may place more of them) fresh, everything else the source's
+    model = {k: v if ".blocks." in k else source["model"][k] for k, v in fresh.items()}
     state = source | {"recipe_hash": recipe.hash, "stage": 1, "step": 0, "model": model}
     state |= {"optimizer": None, "stage_state": None}
     target = Path(args.out) / "checkpoint.pt"

@@ -273,3 +273,25 @@ def test_only_the_resize_upsampler_is_free_of_a_grid_with_the_scales_period(upsa
     # a flat picture in: the sub-pixel convolution paints each 4x4 cell alike but unevenly
     flat = float(y.std(dim=(-2, -1)).max()) < 1e-5
     assert flat is (upsample == "resize")
+
+
+def test_the_resize_enlargement_carries_a_tuning_block_at_the_outputs_resolution():
+    """So the sharp end can invent detail a pixel wide, not only through the frozen enlargement."""
+    config = restore.default_config(Degradation(scale=4), width=8, depth=4, upsample="resize")
+    assert [(b["at"], b["channels"]) for b in config["blocks"].values()] == [
+        ("res1", 8),
+        ("res3", 8),
+        ("up1_act", 16),
+    ]
+    for degradation, upsample in [(Degradation(scale=4), "shuffle"), (Degradation(noise=5), "resize")]:
+        at = [b["at"] for b in restore.default_config(degradation, 8, 4, upsample)["blocks"].values()]
+        assert at == ["res1", "res3"]
+    torch.manual_seed(0)
+    model = restore.build(config).eval()
+    with torch.no_grad():
+        for name, block in model.net.blocks["default"].items():  # only the detail block acts
+            for p in block.parameters():
+                p.normal_(std=0.3) if name == "block2" else p.zero_()
+        small = shrink(_photo(), 4)
+        moved = (model(small, alpha=1.0) - model(small)).abs().sum(0).sum(0)
+    assert moved.shape == (32, 48) and bool((moved > 0).all())

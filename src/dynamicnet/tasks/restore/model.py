@@ -36,7 +36,10 @@ def default_config(
         "degradation": degradation.to_dict(),
         "variant": "single",
         "sets": ["default"],
-        "blocks": {name: {"at": path, "channels": width} for name, path in insertion_points(depth).items()},
+        "blocks": {
+            name: {"at": path, "channels": channels}
+            for name, (path, channels) in insertion_points(depth, width, degradation.scale, upsample).items()
+        },
         "block_type": "conv3x3x3",
         "io": "rgb01 (N, 3, h, w) degraded in; rgb01 (N, 3, scale * h, scale * w) restored out",
     }

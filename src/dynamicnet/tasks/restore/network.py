@@ -33,13 +33,16 @@ UPSAMPLERS = ("shuffle", "resize")
 DEFAULT_UPSAMPLE = "shuffle"  # what a model file or recipe without the key was made with
 
 
+def _factors(scale: int) -> list[int]:
+    return [2, 2] if scale == 4 else [scale]
+
+
 def _resize_stages(width: int, scale: int) -> OrderedDict:
     """Nearest-neighbour enlargements, each followed by a convolution at the new size: every
     output pixel comes from the same kernel, so no pattern can repeat with the scale's period."""
-    factors = [2, 2] if scale == 4 else [scale]
     stages, cin = OrderedDict(), width
-    for k, factor in enumerate(factors):
-        cout = max(16, width // 2)
+    for k, factor in enumerate(_factors(scale)):
+        cout = upsampler_width(width)
         stages[f"up{k}"] = nn.Upsample(scale_factor=factor, mode="nearest")
         stages[f"up{k}_conv"] = _conv(cin, cout)
         stages[f"up{k}_act"] = nn.LeakyReLU(0.2)  # cannot die as the fuse ReLU did
@@ -83,6 +86,21 @@ class RestoreNet(nn.Sequential):
             self.tail.bias.zero_()
 
 
-def insertion_points(depth: int) -> dict[str, str]:
-    """Tuning blocks after every second residual block: the blocks see every depth of the body."""
-    return {f"block{k}": f"res{i}" for k, i in enumerate(range(1, depth, 2))}
+def upsampler_width(width: int) -> int:
+    """The channels of the resize enlargement's convolutions."""
+    return max(16, width // 2)
+
+
+def insertion_points(
+    depth: int, width: int, scale: int = 4, upsample: str = DEFAULT_UPSAMPLE
+) -> dict[str, tuple[str, int]]:
+    """Where the tuning blocks go, and their channels: after every second residual block, so
+    they see every depth of the body; with the resize enlargement, one more after it, at the
+    output's resolution. From the body alone, through the frozen L1-trained enlargement, the
+    sharp end's invented detail came out in blotches of the scale's size (faces at alpha 1);
+    a block at full resolution can draw detail a pixel wide."""
+    points = {f"block{k}": (f"res{i}", width) for k, i in enumerate(range(1, depth, 2))}
+    if scale > 1 and upsample == "resize":
+        last = len(_factors(scale)) - 1
+        points[f"block{len(points)}"] = (f"up{last}_act", upsampler_width(width))
+    return points
