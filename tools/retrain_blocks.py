@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 from pathlib import Path
 
 import torch
@@ -67,6 +68,13 @@ def main(argv=None) -> None:
         raise SystemExit(f"{target} exists: remove it first")
     target.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(state, target)
+    # the new run's log starts with the source's main stage: its timings belong to this model too
+    main_lines = [
+        line
+        for line in (Path(args.source) / "log.jsonl").read_text().splitlines()
+        if json.loads(line).get("stage") == "main"
+    ]
+    (target.parent / "log.jsonl").write_text("".join(f"{line}\n" for line in main_lines))
     print(f"wrote {target}: the main network of {args.source}, fresh blocks; now run "
           f"'dynamicnet train {args.recipe} --out {args.out} --resume'")  # fmt: skip
 

@@ -79,10 +79,25 @@ def step_seconds(run: Path) -> float:
     return statistics.median(t for t in times if t is not None)
 
 
+def stage_seconds(run: Path) -> dict[str, float]:
+    """Median logged seconds per step of each stage in the run's log: the stages of a pixel
+    task differ several times over (a main stage of L1 alone, blocks with a VGG and a
+    discriminator), so one median over the run says little about either."""
+    times: dict[str, list[float]] = {}
+    for line in (run / "log.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("s_per_step") is not None:
+            times.setdefault(entry["stage"], []).append(entry["s_per_step"])
+    return {stage: statistics.median(t) for stage, t in times.items()}
+
+
 def training_lines(run: Path, meta: dict, recipe, tool: str, machine: str) -> list[str]:
     """A pixel task's card lines on its training: objectives, steps, recipe and command, time."""
     stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]
-    seconds = step_seconds(run)
+    seconds = stage_seconds(run)
+    timed = [(s, t) for s, t in stages if s in seconds]
+    total = sum(seconds[s] * t["steps"] for s, t in timed) / 60
+    untimed = [s for s, _ in stages if s not in seconds]
     return [
         "- Objectives: "
         + "; ".join(
@@ -95,8 +110,10 @@ def training_lines(run: Path, meta: dict, recipe, tool: str, machine: str) -> li
         f"- Recipe: `recipes/{meta['recipe_file']}`; command: "
         f"`dynamicnet train recipes/{meta['recipe_file']}`, "
         f"then `python tools/{tool} runs/{recipe.name} ...`",
-        f"- {seconds:.3f} s per step (median), precision {meta['training']['precision']}, on {machine}: "
-        f"about {seconds * sum(t['steps'] for _, t in stages) / 60:.0f} min of training",
+        "- Seconds per step (median): "
+        + ", ".join(f"{s} {seconds[s]:.3f}" for s, _ in timed)
+        + f"; precision {meta['training']['precision']}, on {machine}: about {total:.0f} min of training"
+        + (f" (not counting {', '.join(untimed)}: not in the run's log)" if untimed else ""),
     ]
 
 
