@@ -3,8 +3,9 @@
 It works at the input's resolution (EDSR-like residual blocks, no normalisation, so an
 output never depends on the rest of its batch) and predicts what to add to the bicubic
 enlargement (super-resolution) or to the input itself (denoising); a sub-pixel
-convolution, or nearest enlargement then convolution, makes the larger picture. Starting from the classical answer, a fresh
-network is already as good as bicubic, and every step of training is an improvement.
+convolution, or nearest enlargement then convolution, makes the larger picture.
+Starting from the classical answer, a fresh network is already as good as bicubic, and
+every step of training is an improvement.
 """
 
 from __future__ import annotations
