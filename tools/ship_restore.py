@@ -26,6 +26,7 @@ from ship_model import (
 
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
+from dynamicnet.evaluation.runs import machine
 from dynamicnet.tasks.restore.degrade import enlarge
 from dynamicnet.tasks.restore.study import choice_table, markdown_table
 
@@ -35,7 +36,7 @@ SIDE = 192  # the clean crop shown, in pixels
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = ship_parser(__doc__, "a 2-core AMD EPYC, no GPU")
+    p = ship_parser(__doc__, machine())  # where the run was trained; usually where it is shipped
     p.add_argument("--study", help="output folder of 'dynamicnet evaluate restore' for this model")
     p.add_argument("--limit", action="append", default=[], help="a limit seen at 100 %% zoom (repeatable)")
     return p
