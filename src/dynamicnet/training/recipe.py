@@ -28,6 +28,7 @@ from ..core.tuning import RESERVED_NAMES
 from ..errors import DynamicNetError
 from ..inference.precision import PRECISIONS
 from ..io.paths import regular_file
+from ..networks.discriminator import NORMS as DISCRIMINATOR_NORMS
 
 MAX_RECIPE_BYTES = 2**20
 MAX_STEPS = 10**8
@@ -115,7 +116,7 @@ class PatchAdversaryTable(AdversaryTable):
     in 120 steps; instance-normalised at 2e-4 it scored them 0.65 against 0.21 by step 80."""
 
     lr: optional(POSITIVE) = absent()
-    norm: optional(one_of("none", "instance")) = absent()
+    norm: optional(one_of(*DISCRIMINATOR_NORMS)) = absent()
 
 
 class StageTable(Table):
