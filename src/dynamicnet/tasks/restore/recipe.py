@@ -31,6 +31,7 @@ from ...training.recipe import (
     optional,
     whole,
 )
+from .network import UPSAMPLERS
 
 
 class RestoreModelTable(Table):
@@ -40,7 +41,7 @@ class RestoreModelTable(Table):
     ndf: WIDTH = 64  # the patch discriminator's width (objectives with an adversarial term)
     # super-resolution's enlargement: "shuffle" (sub-pixel convolution) or "resize" (nearest
     # enlargement, then convolution: no grid at the sharp end); absent means shuffle
-    upsample: optional(one_of("shuffle", "resize")) = absent()
+    upsample: optional(one_of(*UPSAMPLERS)) = absent()
 
 
 class DegradationTable(Table):
