@@ -23,6 +23,7 @@ import torch
 
 import dynamicnet
 from dynamicnet.data.masks import centre_square
+from dynamicnet.evaluation.photos import astronaut
 
 
 def check_image() -> torch.Tensor:
@@ -78,10 +79,7 @@ def mix_along_alpha(net, x: torch.Tensor, mask: torch.Tensor) -> None:
 
 def held_out_photo() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-image's astronaut at 192 px and a centred hole of a quarter of its side."""
-    from skimage import data
-
-    x = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    x = torch.nn.functional.interpolate(x, size=(192, 192), mode="area")
+    x = torch.nn.functional.interpolate(astronaut(), size=(192, 192), mode="area")
     return x, centre_square(192, 192, 0.25)
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import dynamicnet
+from dynamicnet.evaluation.photos import astronaut, held_out_photo
 from dynamicnet.models import shipped_models
 
 SHIPPED = [m for m in shipped_models() if m.task == "style"]
@@ -32,22 +33,13 @@ def test_output_moves_monotonically_and_smoothly_with_alpha(model):
         _assert_steady(renderer.sweep(x, alphas), end)
 
 
-def _held_out_photo() -> torch.Tensor:
-    """The astronaut photo bundled with scikit-image (held out of every style recipe), 384 x 288."""
-    from skimage import data
-
-    x = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    x = torch.nn.functional.interpolate(x, size=(384, 384), mode="bilinear", antialias=True)
-    return x[0, :, 48:336, :].clamp(0, 1)
-
-
 @pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
 def test_no_frame_at_the_borders(model):
     """The outer 4 px stay within 6/255 of a render with 64 px of mirrored context, at every alpha."""
     from dynamicnet.evaluation.visible import border_figure
 
     renderer = dynamicnet.Renderer(dynamicnet.load(model.name))
-    x = _held_out_photo()
+    x = held_out_photo()[0]
     low, high = model.alpha_range
     for alpha in [low + (high - low) * i / 4 for i in range(5)]:
         figure = border_figure(renderer, x, alpha)
@@ -67,13 +59,10 @@ def test_faces_move_steadily_with_alpha_and_ignore_their_batch(model):
 def test_fills_move_steadily_with_alpha_and_keep_the_known_pixels(model):
     """On a held-out photo with texture around the hole: the sharp end's objective asks for
     texture, which a smooth synthetic image has none of to continue."""
-    from skimage import data
-
     from dynamicnet.data.masks import centre_square
 
     net = dynamicnet.load(model.name)
-    x = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255).unsqueeze(0)
-    x = torch.nn.functional.interpolate(x, size=(192, 192), mode="area")
+    x = torch.nn.functional.interpolate(astronaut(), size=(192, 192), mode="area")
     mask = centre_square(192, 192, 0.25)
     with torch.no_grad():
         outs = [net(x, alpha=i / 8, mask=mask) for i in range(9)]
@@ -87,8 +76,8 @@ def test_fills_move_steadily_with_alpha_and_keep_the_known_pixels(model):
 
 @pytest.mark.parametrize("model", RESTORERS, ids=[m.name for m in RESTORERS])
 def test_restorers_beat_the_classical_answer_and_trade_fidelity_for_detail_along_alpha(model):
-    """On a held-out photo degraded as the model was trained (numbers of any model file:
-    experiments/restore_knob.py):
+    """On a held-out photo degraded as the model was trained (the figures of any model
+    file: experiments/restore_knob.py; their meaning: ``quality.KnobFigures``):
 
     - alpha 0 (trained for L1) is clearly nearer the clean photo than bicubic (or the noisy
       input) is;
@@ -100,22 +89,14 @@ def test_restorers_beat_the_classical_answer_and_trade_fidelity_for_detail_along
     - alpha 1 gives up fidelity (PSNR) and its fine detail is nearer the clean photo's than
       alpha 0's is: it puts detail back rather than noise over it.
     """
-    import numpy as np
+    from dynamicnet.tasks.restore.quality import knob_figures
 
-    from dynamicnet.tasks.restore.degrade import enlarge
-    from dynamicnet.tasks.restore.quality import psnr
-    from dynamicnet.tasks.restore.working_point import fine_detail
-
-    net = dynamicnet.load(model.name)
-    clean = _held_out_photo()[None]  # 288 x 384: a multiple of every scale
-    degraded = net.degradation(clean, np.random.default_rng(0))
-    with torch.no_grad():
-        outs = [net(degraded, alpha=i / 8) for i in range(9)]
-    assert psnr(outs[0], clean) > psnr(enlarge(degraded, net.scale), clean) + 0.5
-    _assert_steady(outs, 1.0, floor=float((clean - outs[0]).abs().mean()) / 2)
-    assert psnr(outs[-1], clean) < psnr(outs[0], clean) - 0.3
-    faithful, sharp, truth = (float(fine_detail(y)) for y in (outs[0], outs[-1], clean))
-    assert abs(sharp - truth) < abs(faithful - truth), (faithful, sharp, truth)
+    knob = knob_figures(dynamicnet.load(model.name), held_out_photo())
+    assert knob.faithful_psnr > knob.classical_psnr + 0.5, knob.summary()
+    assert knob.monotone and knob.step_ratio < 3, knob.summary()
+    assert knob.move > knob.floor, knob.summary()
+    assert knob.sharp_psnr < knob.faithful_psnr - 0.3, knob.summary()
+    assert knob.detail_restored, knob.summary()
 
 
 def _assert_steady(outs: list[torch.Tensor], end: float, floor: float = 0.02) -> None:

@@ -197,6 +197,28 @@ def test_psnr_is_infinite_for_equal_images_and_20_db_for_a_tenth():
     assert abs(psnr(torch.full_like(x, 0.6), torch.full_like(x, 0.5)) - 20) < 1e-4
 
 
+def test_knob_figures_fail_a_knob_that_does_nothing_and_measure_one_that_moves():
+    from dynamicnet.tasks.restore.quality import knob_figures
+
+    model = restore.build(restore.default_config(Degradation(scale=2), width=8, depth=2)).eval()
+    clean = _photo()
+    blocks = [p for name, p in model.named_parameters() if ".blocks." in name]
+    with torch.no_grad():
+        for p in blocks:
+            p.zero_()
+    idle = knob_figures(model, clean, points=5)
+    assert idle.move == 0 and not idle.monotone and idle.move < idle.floor
+    assert abs(idle.faithful_psnr - idle.sharp_psnr) < 1e-9
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in blocks:
+            p.add_(torch.randn_like(p) * 0.05)
+    moving = knob_figures(model, clean, points=5)
+    assert moving.faithful_psnr == idle.faithful_psnr  # alpha 0 is the main network alone
+    assert moving.monotone and moving.move > 0 and len(moving.steps) == 4
+    assert moving.summary().startswith(f"PSNR alpha 0 {idle.faithful_psnr:.2f} dB")
+
+
 def test_the_study_scores_every_method_and_writes_its_report(tmp_path, photo_dir):
     """The whole study on a tiny recipe: Dynamic-Net, DNI, pixel blend, fixed networks, bicubic."""
     from dynamicnet.tasks.restore.study import RestoreStudy
