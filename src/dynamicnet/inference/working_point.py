@@ -10,7 +10,8 @@ Three criteria; the first two are computed from the completed image alone:
   its surroundings, so this one degenerates to "the most detailed alpha".
 - ``ring``: hide a ring of known pixels around the hole as well, fill both, and measure the
   error on the ring, whose true pixels are known: the alpha that best restores what it can
-  be checked on is taken for the hole. It costs a second fill per alpha.
+  be checked on is taken for the hole. The ring is as wide as a quarter of the hole's
+  thickness (:func:`rings`). It costs a second fill per alpha.
 
 docs/results/completion.md compares them.
 """
@@ -42,16 +43,31 @@ def ring(mask: Tensor, width: int) -> Tensor:
     return grown * (1 - mask)
 
 
-def _ring_width(mask: Tensor) -> int:
-    """A quarter of the hole's mean side, at least 4 pixels."""
-    return max(4, round(mask.flatten(1).sum(1).sqrt().mean().item() / 4))
+def half_thickness(mask: Tensor) -> Tensor:
+    """Per image, how many 3x3 erosions the hole survives: about half the width of its
+    thickest part (a rectangle's shorter half side; a brush stroke's half width)."""
+    count = mask.new_zeros(mask.shape[0])
+    left = mask.float()
+    while bool(left.flatten(1).amax(1).gt(0.5).any()):
+        count += left.flatten(1).amax(1).gt(0.5).float()
+        left = -F.max_pool2d(-left, 3, stride=1, padding=1)  # erosion; outside counts as hole
+    return count
+
+
+def rings(mask: Tensor) -> Tensor:
+    """Per image, the known pixels within half the hole's half thickness of it, at least 4
+    pixels: a frame as wide as a quarter of a rectangle's shorter side, or a quarter of a
+    brush stroke's width on each side. (A width from the hole's area would hide a band
+    wider than the stroke itself around each stroke.)"""
+    widths = half_thickness(mask).div(2).round().clamp(min=4).int().tolist()
+    return torch.cat([ring(m[None], w) for m, w in zip(mask, widths)])
 
 
 def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tensor:
     """Per image, the mean colour error on a ring of known pixels hidden with the hole: 0 is
     a fill that restores them exactly. An image whose ring would hide every pixel scores 0."""
     mask = mask.float()
-    around = ring(mask, _ring_width(mask))
+    around = rings(mask)
     nothing_left = (mask + around).flatten(1).min(1).values.view(-1, 1, 1, 1) > 0.5
     around = torch.where(nothing_left, torch.zeros_like(around), around)  # no ring for that image
     done = model(x, alpha=alpha, mask=(mask + around).to(x.dtype))
@@ -62,10 +78,10 @@ def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tenso
 def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
     """Per image, |log(detail in the hole / detail in the ring around it)|: 0 is a perfect match.
 
-    ``width`` defaults to a quarter of the hole's mean side, at least 4 pixels.
+    ``width`` defaults to that of :func:`rings`.
     """
     mask = mask.float()
-    around = ring(mask, _ring_width(mask) if width is None else width)
+    around = rings(mask) if width is None else ring(mask, width)
     gx, gy = _luma_gradient(completed.float())
     grad = gx + gy
 

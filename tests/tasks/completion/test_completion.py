@@ -339,6 +339,21 @@ def test_the_ring_criterion_picks_the_alpha_that_restores_known_pixels():
     assert float(ring_error(Oracle(), photo, whole, 0.0)) == 0.0
 
 
+def test_the_ring_is_a_quarter_of_the_holes_thickness_wide_for_boxes_and_strokes_alike():
+    from dynamicnet.inference.working_point import half_thickness, rings
+
+    box = torch.zeros(1, 1, 96, 96)
+    box[..., 20:60, 30:78] = 1  # 40 x 48: half thickness 20, ring 10
+    stroke = torch.zeros(1, 1, 96, 96)
+    stroke[..., 40:52, 4:92] = 1  # 12 px wide and as large as a 33 px square: ring 4, not 8
+    masks = torch.cat([box, stroke])
+    assert half_thickness(masks).tolist() == [20.0, 6.0]
+    around = rings(masks)
+    assert around[0, 0, 20:60, 20:30].eq(1).all() and around[0, 0, 20:60, 19].eq(0).all()
+    assert around[1, 0, 36:40, 4:92].eq(1).all() and around[1, 0, 35, 4:92].eq(0).all()
+    assert not (around * masks).any()
+
+
 def test_masks_from_editors_batches_and_dtypes():
     opaque = np.zeros((8, 10, 4), np.uint8)
     opaque[..., 3] = 255  # an opaque black layer with a white hole, as editors export
