@@ -326,10 +326,22 @@ def ssim(a: Tensor, b: Tensor) -> float:
     )
 
 
+def _criteria() -> tuple[str, ...]:
+    """Every blind criterion, ``--auto``'s own first: its column is the table's "auto"."""
+    from ...inference.working_point import CRITERION_NAMES, DEFAULT_CRITERION
+
+    return (DEFAULT_CRITERION, *(c for c in CRITERION_NAMES if c != DEFAULT_CRITERION))
+
+
+def _auto_key(criterion: str, default: str) -> str:
+    return "auto" if criterion == default else f"auto_{criterion}"
+
+
 def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequence[float]) -> dict:
     """Global best alpha, per-image oracle and auto alpha, fixed networks: for every metric."""
     points = scores["dynamic-net"]
-    picks = {c: np.array([p[c] for p in points]).argmin(axis=0) for c in ("seam", "detail", "ring")}
+    criteria = _criteria()
+    picks = {c: np.array([p[c] for p in points]).argmin(axis=0) for c in criteria}
     table = {}
     for metric, better in METRICS.items():
         values = np.array([p[metric] for p in points])  # (knobs, images)
@@ -348,25 +360,17 @@ def summarize(scores: dict, names: list[str], knobs: list[float], m_values: Sequ
                 "value": float(values[oracle_index, columns].mean()),
                 "alphas": [knobs[i] for i in oracle_index],
             },
-            **{
-                name: _auto_row(values, index, oracle_index, knobs)
-                for name, index in (
-                    ("auto", picks["seam"]),
-                    ("auto_detail", picks["detail"]),
-                    ("auto_ring", picks["ring"]),
-                )
-            },
+            **{_auto_key(c, criteria[0]): _auto_row(values, picks[c], oracle_index, knobs) for c in criteria},
             "fixed": {f"{p['knob']:g}": float(np.mean(p[metric])) for p in scores["fixed"]},
         }
     return {
         "knobs": knobs,
         "m": list(m_values),
+        "criterion": criteria[0],
         "table": table,
         "per_image": {
             "names": names,
-            "auto_alpha": [knobs[i] for i in picks["seam"]],
-            "auto_detail_alpha": [knobs[i] for i in picks["detail"]],
-            "auto_ring_alpha": [knobs[i] for i in picks["ring"]],
+            **{f"{_auto_key(c, criteria[0])}_alpha": [knobs[i] for i in picks[c]] for c in criteria},
         },
         "points": scores,
     }
@@ -392,24 +396,25 @@ def _with_share(choice: dict, best: float, oracle: float) -> dict:
 def markdown_table(results: dict) -> str:
     """One kind of hole: the Dynamic-Net over alpha, its choices of alpha and the fixed networks."""
     fixed = results["table"]["psnr"]["fixed"]
+    criteria = _criteria()
     rows = [
         "| metric | alpha 0 | alpha 1 | best single alpha | per-image oracle "
-        "| auto: seam (share of the oracle's gain; agrees with oracle; within 0.1) "
-        "| auto: detail (share; agrees) | auto: ring (share; agrees) | "
+        f"| auto: {criteria[0]} (share of the oracle's gain; agrees with oracle; within 0.1) "
+        + "".join(f"| auto: {c} (share; agrees) " for c in criteria[1:])
+        + "| "
         + " | ".join(f"fixed m={m}" for m in fixed)
         + " |",
-        "|---" * (8 + len(fixed)) + "|",
+        "|---" * (5 + len(criteria) + len(fixed)) + "|",
     ]
     for metric, row in results["table"].items():
         arrow = "higher" if row["better"] == "higher" else "lower"
         best, oracle = row["best_global"]["value"], row["oracle"]["value"]
-        seam, detail, ring = (_with_share(row[k], best, oracle) for k in ("auto", "auto_detail", "auto_ring"))
+        auto, *others = (_with_share(row[_auto_key(c, criteria[0])], best, oracle) for c in criteria)
         rows.append(
             f"| {metric} ({arrow} is better) | {row['alpha_0']:.4g} | {row['alpha_1']:.4g} | "
             f"{best:.4g} (alpha {row['best_global']['alpha']:g}) | {oracle:.4g} | "
-            f"{seam['value']:.4g} ({seam['share']}; {seam['agrees']:.0%}; {seam['within_0.1']:.0%}) | "
-            f"{detail['value']:.4g} ({detail['share']}; {detail['agrees']:.0%}) | "
-            f"{ring['value']:.4g} ({ring['share']}; {ring['agrees']:.0%}) | "
+            f"{auto['value']:.4g} ({auto['share']}; {auto['agrees']:.0%}; {auto['within_0.1']:.0%}) | "
+            + "".join(f"{o['value']:.4g} ({o['share']}; {o['agrees']:.0%}) | " for o in others)
             + " | ".join(f"{v:.4g}" for v in row["fixed"].values())
             + " |"
         )
@@ -443,8 +448,9 @@ def plot_metrics(results: dict, kind: str, path: Path) -> Path:
         ax.plot([float(m) for m in fixed], list(fixed.values()), "k*", ms=10,
                 label="fixed network for O_m (at alpha = m)")  # fmt: skip
         ax.axhline(row["oracle"]["value"], color="tab:green", ls="--", lw=1, label="per-image oracle alpha")
-        ax.axhline(row["auto"]["value"], color="tab:orange", ls=":", lw=1.5, label="auto alpha (seam)")
-        ax.axhline(row["auto_ring"]["value"], color="tab:cyan", ls=":", lw=1.5, label="auto alpha (ring)")
+        for criterion, colour in zip(_criteria()[:2], ("tab:orange", "tab:cyan")):
+            key = _auto_key(criterion, _criteria()[0])
+            ax.axhline(row[key]["value"], color=colour, ls=":", lw=1.5, label=f"auto alpha ({criterion})")
         for (name, baseline), colour in zip(
             row_of_kind["baselines"].items(), ("tab:purple", "tab:red", "tab:brown", "tab:olive")
         ):
@@ -492,7 +498,9 @@ whole crop (the known pixels are exact for every fill). "best single alpha" is t
 that is best on average; the oracle picks each image's best alpha with the ground truth; auto
 picks it without: by the smallest colour step across the hole's edge (seam), by matching the
 detail around the hole (detail), or by how well each alpha restores a ring of known pixels
-hidden with the hole (ring). The percentages say how often it picked the oracle's alpha.
+hidden with the hole (ring); the first auto column is what `--auto` uses
+({results["kinds"][next(iter(results["kinds"]))].get("criterion", "seam")}). The percentages say
+how often it picked the oracle's alpha.
 Times are for one image on this machine, the Dynamic-Net's at one alpha.
 
 {chr(10).join(sections)}
