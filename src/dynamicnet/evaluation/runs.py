@@ -139,3 +139,9 @@ class RunCache:
                 "(different recipe content); leave out --model to train it here"
             )
         return path
+
+
+def scoring_seconds(scores: dict[str, list[dict]]) -> float:
+    """The time a study spent scoring, from its cached entries (each records its own), so a
+    rerun that finds every score cached still reports the first run's time."""
+    return round(sum(p.get("seconds", 0.0) for points in scores.values() for p in points), 2)

@@ -43,6 +43,7 @@ from ...evaluation.runs import (
     knob_grid,
     machine,
     read_json,
+    scoring_seconds,
     shrink_recipe,
     write_json,
 )
@@ -185,7 +186,6 @@ class RestoreStudy:
         dynamic = self.dynamic_net()
         dni = self.dni_net(dynamic)
         fixed = {m: self.fixed_net(m, dynamic) for m in self.m_values}
-        start = time.perf_counter()
         vgg, record = load_perceptual(self.perceptual, seed=self.recipe.data["seed"])
         distance = PerceptualDistance(vgg.eval())
         outputs = Outputs(dynamic, dni, fixed, degraded)
@@ -194,7 +194,7 @@ class RestoreStudy:
         classical = "bicubic" if self.degradation.scale > 1 else "input"
         reference = enlarge(degraded, self.degradation.scale).clamp(0, 1)
         baseline = _scores(reference, clean, distance)
-        self.seconds["score"] = round(time.perf_counter() - start, 1)
+        self.seconds["score"] = scoring_seconds(scores)
         summary = summarize(scores, knobs, default_criterion(self.degradation))
         results = {
             "recipe": self.recipe.name,
@@ -243,18 +243,20 @@ class RestoreStudy:
         for method, knob in tqdm(jobs, desc="scoring", disable=not self.progress):
             key = digest(context, method, knob, outputs.fingerprint(method))
             if key not in cache:
+                begun = time.perf_counter()
                 restored = outputs.at(method, knob)
                 cache[key] = _scores(restored, clean, distance)
                 if method == "dynamic-net":
                     for name, gap in CRITERIA.items():
                         cache[key][name] = gap(restored, degraded, self.degradation).tolist()
+                cache[key]["seconds"] = time.perf_counter() - begun  # a rerun reports it, not 0
                 write_json(cache_path, cache)
             out[method].append({"knob": knob, **cache[key]})
         return out
 
     def _pictures(self, outputs: Outputs, clean, degraded, reference, summary, rows: int = 5) -> Image.Image:
-        """The centre of a few crops, zoomed: input, classical answer, alpha 0, auto, alpha 1, DNI at 1,
-        clean."""
+        """The centre of a few crops, zoomed: input, classical answer (bicubic; none for denoising,
+        where it is the input), alpha 0, auto, alpha 1, DNI at 1, clean."""
         picked = np.linspace(0, len(clean) - 1, min(rows, len(clean))).round().astype(int)
         auto = summary["per_image"]["auto_alpha"]
         side = min(96, self.size)
@@ -266,7 +268,8 @@ class RestoreStudy:
             near = torch.nn.functional.interpolate(
                 degraded[i : i + 1], scale_factor=self.degradation.scale, mode="nearest"
             )
-            row = [near[0], reference[i], *(o[0] for o in outs), clean[i]]
+            classical = [reference[i]] if self.degradation.scale > 1 else []
+            row = [near[0], *classical, *(o[0] for o in outs), clean[i]]
             c = (self.size - side) // 2  # the centre of each crop, at 2x zoom
             grid.append(
                 [
@@ -277,8 +280,8 @@ class RestoreStudy:
                 ]
             )
             labels.append(f"auto {auto[i]:g}")
-        classical = "bicubic" if self.degradation.scale > 1 else "input"
-        columns = ["input", classical, "alpha 0", "auto alpha", "alpha 1", "DNI at 1", "clean"]
+        classical = ["bicubic"] if self.degradation.scale > 1 else []
+        columns = ["input", *classical, "alpha 0", "auto alpha", "alpha 1", "DNI at 1", "clean"]
         return contact_sheet(grid, columns, cell=2 * side, row_labels=labels)
 
 
@@ -450,6 +453,7 @@ def write_report(results: dict, out: Path, pictures: Image.Image) -> Path:
     plot_plane(results, out / "plane.png")
     atomic_write(out / "pictures.jpg", lambda p: pictures.save(p, format="JPEG", quality=92))
     seconds = ", ".join(f"{k} {v / 60:.1f} min" for k, v in results["seconds"].items())
+    inputs = "Input (enlarged), bicubic" if results["degradation"]["scale"] > 1 else "Input"
     text = f"""# Restore study: {results["recipe"]}
 
 {results["images"]} held-out crops of {results["size"]} px, degraded: {results["degradation_words"]}.
@@ -465,8 +469,8 @@ Choosing alpha per image: the oracle uses the clean image, the auto choices do n
 
 {choice_table(results)}
 
-Input (enlarged), {results["baseline"]["name"]}, alpha 0, the auto alpha, alpha 1, DNI at 1 and the clean
-image, centre of each crop at 2x zoom:
+{inputs}, alpha 0, the auto alpha, alpha 1, DNI at 1 and the clean image, centre of each crop
+at 2x zoom:
 
 ![pictures](pictures.jpg)
 
