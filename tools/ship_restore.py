@@ -58,8 +58,10 @@ def main(argv=None) -> None:
             outs = [model(degraded, alpha=a)[0] for a in ALPHAS]
         shown = F.interpolate(degraded, scale_factor=scale, mode="nearest")[0]
         reference = enlarge(degraded, scale)[0].clamp(0, 1)
-        rows.append([tensor_to_pil(t) for t in (shown, reference, *outs, clean[0])])
-    labels = ["input", classical, *[f"alpha={a:g}" for a in ALPHAS], "clean"]
+        extra = [reference] if scale > 1 else []  # for denoising the classical answer is the input
+        rows.append([tensor_to_pil(t) for t in (shown, *extra, *outs, clean[0])])
+    shown_columns = ["input", classical] if scale > 1 else ["input"]
+    labels = [*shown_columns, *[f"alpha={a:g}" for a in ALPHAS], "clean"]
     docs = ROOT / "docs" / "models"
     contact_sheet(rows, labels, cell=SIDE).convert("RGB").save(
         docs / f"{name}.jpg", quality=92, optimize=True
@@ -92,7 +94,7 @@ def main(argv=None) -> None:
         "noise or compression is left in, or sharpened.",
         *(f"- {limit}" for limit in args.limit),
         "",
-        f"## Held-out photos at 100 % zoom: input, {classical}, alpha 0, 0.5 and 1, clean",
+        f"## Held-out photos at 100 % zoom: {', '.join(shown_columns)}, alpha 0, 0.5 and 1, clean",
         "",
         f"![{name} across alpha]({name}.jpg)",
     ]

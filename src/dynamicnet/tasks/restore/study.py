@@ -391,6 +391,7 @@ def plot_plane(results: dict, path: Path) -> Path:
         ax.annotate(f"  O_{m}", (point["psnr"], point["perceptual"]), fontsize=8)
     base = results["baseline"]
     ax.plot(base["psnr"], base["perceptual"], "rX", ms=9, label=base["name"])
+    _frame_the_curves(ax, results)
     ax.set_xlabel("PSNR, dB (distortion: right is better)")
     ax.set_ylabel("perceptual distance (down is better)")
     ax.set_title(
@@ -402,6 +403,29 @@ def plot_plane(results: dict, path: Path) -> Path:
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return path
+
+
+def _frame_the_curves(ax, results: dict) -> None:
+    """Zoom to the methods' curves: a noisy input 14 dB away would squeeze them into a corner.
+    A classical answer outside the frame is named in a corner instead."""
+    points = [(c["psnr"], c["perceptual"]) for c in results["curves"].values()]
+    points += [([p["psnr"]], [p["perceptual"]]) for p in results["fixed"].values()]
+    xs = [x for px, _ in points for x in px]
+    ys = [y for _, py in points for y in py]
+    base = results["baseline"]
+    margin_x, margin_y = 0.1 * (max(xs) - min(xs)) or 0.1, 0.1 * (max(ys) - min(ys)) or 0.01
+    lo_x, hi_x, lo_y, hi_y = min(xs) - margin_x, max(xs) + margin_x, min(ys) - margin_y, max(ys) + margin_y
+    if (
+        lo_x - 3 * margin_x <= base["psnr"] <= hi_x + 3 * margin_x
+        and lo_y - 3 * margin_y <= base["perceptual"] <= hi_y + 3 * margin_y
+    ):
+        return  # near enough to show
+    ax.set_xlim(lo_x, hi_x)
+    ax.set_ylim(lo_y, hi_y)
+    ax.text(
+        0.02, 0.98, f"{base['name']}: {base['psnr']:.2f} dB, {base['perceptual']:.4f} (off the chart)",
+        transform=ax.transAxes, va="top", fontsize=8, color="red",
+    )  # fmt: skip
 
 
 def markdown_table(results: dict) -> str:
