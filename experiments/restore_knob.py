@@ -41,6 +41,9 @@ def main(argv=None) -> None:
     for name in args.models:
         net = dynamicnet.load(name).eval()
         print(f"{name}: {knob_figures(net, clean).summary()}")
+        if args.noise and net.scale > 1:
+            print("  --noise tries denoisers: this model enlarges")
+            continue
         for sigma in args.noise:
             noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
             noisy = (clean + noise * sigma / 255).clamp(0, 1)

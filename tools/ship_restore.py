@@ -84,8 +84,12 @@ def main(argv=None) -> None:
         "",
         "## Data and training",
         "",
-        f"- Photos: `{d['photos']}` minus {len(d.get('holdout', []))} held out, scaled to a "
-        f"{d['resize'] or d['crop']} px shorter side; random {d['crop']} px crops, degraded as drawn",
+        f"- Photos: `{d['photos']}` (licences in its SOURCES.md) minus {len(d.get('holdout', []))} held "
+        f"out, scaled to a {d['resize'] or d['crop']} px shorter side; random {d['crop']} px crops, "
+        "degraded as drawn",
+        f"- Held out (the pictures and the study): {', '.join(f'`{f}`' for f in d.get('holdout', []))}",
+        f"- Perceptual term and distance: VGG16 features, `{recipe.data['perceptual']}` weights "
+        "(`dynamicnet weights list` gives their source and licence)",
         *training_lines(run, meta, recipe, "ship_restore.py", args.machine),
         "",
         "## Limits",

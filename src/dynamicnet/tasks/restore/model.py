@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ...core import AlphaLike, attach
 from ...data.images import check_rgb_batch
+from ...errors import DynamicNetError
 from ...networks.blocks import ConvTuningBlock
 from ..base import AppModel
 from .degrade import Degradation, enlarge
@@ -20,6 +21,11 @@ from .network import DEFAULT_UPSAMPLE, RestoreNet, insertion_points
 
 TASK = "restore"
 ARCHITECTURE = "residual-restore"
+MIN_SIDE = 2  # the network's replicate padding needs two pixels a side
+
+
+class ImageTooSmallError(DynamicNetError, ValueError):
+    """An image below :data:`MIN_SIDE` pixels on a side."""
 
 
 def default_config(
@@ -61,17 +67,22 @@ class RestoreModel(AppModel):
     def forward(self, x: Tensor, alpha: AlphaLike = 0.0) -> Tensor:
         check_rgb_batch(x)
         inside, alpha, size = self.prepare(x.to(next(self.parameters()).dtype), alpha)
-        return self.finish(self.net(inside, alpha=alpha), inside, size).clamp(0, 1).to(x.dtype)
+        return self.finish(self.net(inside, alpha=alpha), inside, size).to(x.dtype)
 
     def prepare(self, x: Tensor, alpha: AlphaLike = 0.0) -> tuple[Tensor, AlphaLike, tuple[int, int]]:
         """The network's input for ``x``, alpha, and the output size (the Renderer's contract)."""
         check_rgb_batch(x)
         h, w = x.shape[-2:]
+        if min(h, w) < MIN_SIDE:
+            raise ImageTooSmallError(
+                f"a {w}x{h} image is too small to restore (at least {MIN_SIDE} px a side)"
+            )
         return x * 2 - 1, alpha, (h * self.scale, w * self.scale)
 
     def finish(self, y: Tensor, inside: Tensor, size: tuple[int, int]) -> Tensor:
-        """RGB in [0, 1] (unclamped): the network's residual added to the classical answer."""
-        return enlarge((inside.to(y.dtype) + 1) / 2, self.scale) + y / 2
+        """RGB in [0, 1]: the network's residual added to the classical answer (clamped here,
+        so the Renderer's output is the model's)."""
+        return (enlarge((inside.to(y.dtype) + 1) / 2, self.scale) + y / 2).clamp(0, 1)
 
 
 def build(config: dict) -> RestoreModel:

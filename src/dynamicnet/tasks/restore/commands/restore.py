@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import zlib
+from collections import Counter
 from pathlib import Path
 
 from ....cli.common import (
@@ -15,8 +17,10 @@ from ....cli.common import (
     max_pixels,
 )
 from ....errors import printable
-from ..model import TASK, build
+from ..model import MIN_SIDE, TASK, build
 from ..working_point import CRITERIA
+
+SHEET_CELL = 1024  # the sheet shows outputs at 100 % up to this side, shrunk beyond
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -41,14 +45,15 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--degrade", action="store_true",
-        help="the images are clean: degrade each as the model was trained (smaller, noisier), restore "
-        "that and print PSNR against the clean image: a test on your own photos",
+        help="the images are clean: degrade each as the model was trained (smaller, noisier; the "
+        "noise is drawn from the file's name), restore that and print PSNR against the clean image: "
+        "a test on your own photos",
     )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
         "--sheet", action="store_true",
         help="also write sheet.png: the input (enlarged), bicubic for super-resolution, each output "
-        "(and the clean image with --degrade)",
+        "(and the clean image with --degrade), at 100 %% up to 1024 px",
     )  # fmt: skip
     p.add_argument("--format", choices=["png", "jpg"], default="png", help="output format")
     add_max_megapixels(p)
@@ -80,6 +85,12 @@ def run(args) -> int:
     # every input is read (and checked) before any output: a bad file stops the run cleanly
     images = {Path(path): read_image(path, max_pixels=budget // (1 if args.degrade else scale * scale))
               for path in args.images}  # fmt: skip
+    stems = Counter(path.stem for path in images)
+    if clash := next((stem for stem, n in stems.items() if n > 1), None):
+        raise CommandError(
+            f"{stems[clash]} inputs are named {printable(clash)}: their outputs would overwrite each "
+            "other; restore them into separate --out folders"
+        )
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,13 +98,15 @@ def run(args) -> int:
         raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
     renderer = Renderer(model, precision=args.precision, device=device)
     rows = []
-    for seed, (path, image) in enumerate(images.items()):
+    for path, image in images.items():
         clean = None
         if args.degrade:
             h, w = (n - n % scale for n in image.shape[-2:])
-            if min(h, w) < scale:
+            if min(h, w) < MIN_SIDE * scale:
                 raise CommandError(f"{printable(path)}: too small to shrink {scale} times")
             clean = image[:, :h, :w]
+            # noise drawn from the file's name: the same photo gets the same noise in any command
+            seed = zlib.crc32(path.name.encode())
             image = degradation(clean[None], np.random.default_rng(seed))[0]
             write_image(image, out_dir / f"{path.stem}_degraded.{args.format}")
         start = enlarge(image[None], scale)[0].clamp(0, 1)
@@ -127,6 +140,8 @@ def run(args) -> int:
     if args.sheet:
         alphas = ["auto"] if args.auto else [f"alpha={s}" for s, _ in settings]
         labels = ["input", *(["bicubic"] if scale > 1 else []), *alphas]
-        atomic_save(contact_sheet(rows, labels + (["clean"] if args.degrade else [])), out_dir / "sheet.png")
+        cell = min(SHEET_CELL, max(max(im.size) for row in rows for im in row))  # 100 % up to SHEET_CELL
+        sheet = contact_sheet(rows, labels + (["clean"] if args.degrade else []), cell=cell)
+        atomic_save(sheet, out_dir / "sheet.png")
         print(out_dir / "sheet.png")
     return 0
