@@ -184,6 +184,7 @@ def test_the_command_restores_degrades_scores_and_refuses_bad_input_in_one_line(
         ["restore", str(photo), "-m", "starry-level", "-o", str(out)],
         ["restore", str(tiny), "-m", str(trained), "-o", str(out)],
         ["restore", str(photo), str(twin), "-m", str(trained), "-o", str(out)],
+        ["restore", str(photo), "-m", str(trained), "--criterion", "consistency", "-o", str(out)],
     ):
         assert cli.main(bad) == 2
         err = capsys.readouterr().err

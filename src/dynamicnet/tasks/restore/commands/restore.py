@@ -77,6 +77,8 @@ def run(args) -> int:
     from ..quality import psnr
     from ..working_point import choose_alpha
 
+    if args.criterion and not args.auto:
+        raise CommandError("--criterion chooses how --auto judges a result: give --auto too")
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a restore model")
     settings = [] if args.auto else alpha_settings(args, model)
@@ -108,7 +110,7 @@ def run(args) -> int:
             # noise drawn from the file's name: the same photo gets the same noise in any command
             seed = zlib.crc32(path.name.encode())
             image = degradation(clean[None], np.random.default_rng(seed))[0]
-            write_image(image, out_dir / f"{path.stem}_degraded.{args.format}")
+            write_image(image, out_dir / f"{path.stem}_degraded.png")  # lossless: the exact input again
         start = enlarge(image[None], scale)[0].clamp(0, 1)
         row = [
             tensor_to_pil(torch.nn.functional.interpolate(image[None], scale_factor=scale, mode="nearest")[0])
