@@ -1,17 +1,19 @@
 """Choosing alpha per image for completion, with no ground truth.
 
-Three criteria; the first two are computed from the completed image alone:
+Three criteria:
 
-- ``seam`` (the default): a good fill continues the known pixels across the hole's edge.
-  The score is the mean colour step between each hole pixel on the edge and its known
-  neighbours; the alpha with the smallest step is the working point.
+- ``ring`` (the default): hide a ring of known pixels around the hole as well, fill both, and
+  measure the error on the ring, whose true pixels are known: the alpha that best restores
+  what it can be checked on is taken for the hole. The ring is as wide as a quarter of the
+  hole's thickness (:func:`rings`). It costs a second fill per alpha (PatchMatch runs once
+  more per image, not per alpha).
+- ``seam``: a good fill continues the known pixels across the hole's edge. The score is the
+  mean colour step between each hole pixel on the edge and its known neighbours; the alpha
+  with the smallest step is the working point. Good on brush strokes; on rectangles it
+  favours smooth fills where the photo is textured.
 - ``detail``: a good fill has as much fine detail (mean luminance gradient) as a ring of
   known pixels around the hole. On our photo models every fill stays far smoother than
   its surroundings, so this one degenerates to "the most detailed alpha".
-- ``ring``: hide a ring of known pixels around the hole as well, fill both, and measure the
-  error on the ring, whose true pixels are known: the alpha that best restores what it can
-  be checked on is taken for the hole. The ring is as wide as a quarter of the hole's
-  thickness (:func:`rings`). It costs a second fill per alpha.
 
 docs/results/completion.md compares them.
 """
@@ -26,7 +28,7 @@ from torch import Tensor, nn
 
 LUMA = (0.299, 0.587, 0.114)
 DEFAULT_GRID = tuple(i / 10 for i in range(11))
-DEFAULT_CRITERION = "seam"  # what --auto and the demo use
+DEFAULT_CRITERION = "ring"  # what --auto and the demo use (docs/results/completion.md)
 
 
 def _luma_gradient(x: Tensor) -> tuple[Tensor, Tensor]:

@@ -23,7 +23,11 @@ class CompleteRequest(BaseModel):
     model: ModelName
     mask: DataUrl = Field(description="PNG data URL of the hole: white or opaque = missing")
     alpha: float = 0.0
-    auto: bool = Field(False, description="choose alpha for this image (smallest seam); ignores alpha")
+    auto: bool = Field(
+        False,
+        description="choose alpha for this image (the one that best restores known pixels hidden "
+        "around the hole); ignores alpha",
+    )
     max_side: int | None = Field(
         None, ge=8, le=8192, description="shrink first (completion works best small)"
     )
@@ -35,8 +39,8 @@ def explain(meta: dict) -> str:
     target = next((t.get("objective") for t in recipe.get("tune") or []), "the tuned objective")
     return (
         f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
-        f"'{target}'; 'auto' picks the alpha whose fill continues the photo most smoothly "
-        "across the hole's edge."
+        f"'{target}'; 'auto' hides a ring of known pixels around the hole too and picks the alpha "
+        "that restores them best."
     )
 
 
