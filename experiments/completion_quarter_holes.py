@@ -1,0 +1,67 @@
+"""The issue's visibility check: a hole of a quarter of the image side, in the most textured
+held-out crops, at the auto alpha of each criterion. Writes a contact sheet to look at at
+100 % zoom and prints each row's auto alphas.
+
+    python experiments/completion_quarter_holes.py photo-fill --out runs/quarter-holes.png
+
+The crops are the completion study's (recipes/photo-fill.toml's held-out photos, 128 px);
+"textured" is the mean luminance gradient in the ring around a centred hole.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+import dynamicnet
+from dynamicnet.data.images import tensor_to_pil
+from dynamicnet.data.masks import centre_square
+from dynamicnet.data.sheet import contact_sheet
+from dynamicnet.inference.working_point import _luma_gradient, choose_alpha, rings
+from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.completion.baselines import classical_fills
+from dynamicnet.tasks.completion.study import CompletionStudy
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a completion model: shipped name or .safetensors file")
+    p.add_argument("--recipe", default="recipes/photo-fill.toml", help="whose held-out crops to use")
+    p.add_argument("--photos", default="../shared/data/photos")
+    p.add_argument("--rows", type=int, default=10)
+    p.add_argument("--out", default="runs/quarter-holes.png")
+    args = p.parse_args(argv)
+    study = CompletionStudy(
+        recipe=load_recipe(args.recipe), out=Path(args.out).parent, photos=Path(args.photos),
+        progress=False, log=lambda _: None,
+    )  # fmt: skip
+    names, x = study.evaluation_set()
+    side = x.shape[-1]
+    mask = centre_square(side, side, 0.25)[None].expand(len(x), 1, side, side)
+    gx, gy = _luma_gradient(x)
+    around = rings(mask)
+    texture = ((gx + gy) * around).flatten(1).sum(1) / around.flatten(1).sum(1)
+    net = dynamicnet.load(args.model).eval()
+    fills = classical_fills(0)
+    grid, labels = [], []
+    for i in texture.argsort(descending=True)[: args.rows].tolist():
+        xi, mi = x[i : i + 1], mask[i : i + 1]
+        picks = {c: float(choose_alpha(net, xi, mi, criterion=c)[0][0]) for c in ("ring", "seam")}
+        with torch.no_grad():
+            outs = [net(xi, alpha=a, mask=mi)[0] for a in (0.0, picks["ring"], picks["seam"], 1.0)]
+        shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
+        classical = [fills[n](xi, mi)[0] for n in ("OpenCV Telea", "PatchMatch") if n in fills]
+        grid.append([tensor_to_pil(t) for t in (shown, *classical, *outs, xi[0])])
+        labels.append(f"{names[i]}: ring {picks['ring']:g}, seam {picks['seam']:g}")
+        print(labels[-1])
+    columns = ["input", "OpenCV Telea", "PatchMatch", "alpha 0", "auto (ring)", "auto (seam)", "alpha 1"]
+    sheet = contact_sheet(grid, [*columns, "truth"], cell=side)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
