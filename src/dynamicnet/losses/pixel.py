@@ -109,6 +109,7 @@ class PixelStage:
         self.seed, self.calls, self.draws = (d["seed"], index), 0, draws
         adversary = d["adversary"]
         self.real_label, self.r1 = adversary["real_label"], adversary["r1"]
+        self.hole_patches = adversary.get("patches") == "hole"
         self.net: nn.Module | None = None
         if objective.adversarial > 0:
             with torch.random.fork_rng(devices=[]):
@@ -125,10 +126,18 @@ class PixelStage:
         return rng
 
     def terms(
-        self, weights: PixelObjective, made: Tensor, real: Tensor, l1: Tensor, distance: nn.Module | None
+        self,
+        weights: PixelObjective,
+        made: Tensor,
+        real: Tensor,
+        l1: Tensor,
+        distance: nn.Module | None,
+        judged: Tensor | None = None,
     ) -> dict[str, Tensor]:
         """``loss``, the weighted sum of ``l1`` (the task's reconstruction error), the perceptual
-        distance and the adversarial term (one discriminator step first), and each term."""
+        distance and the adversarial term (one discriminator step first), and each term.
+        ``judged`` (N, 1, H, W): where ``made`` differs from ``real`` (a hole); with the
+        recipe's ``[adversary] patches = "hole"`` the discriminator's patches count by it."""
         terms = {"l1": l1}
         total = weights.l1 * l1
         if weights.perceptual > 0:
@@ -136,8 +145,11 @@ class PixelStage:
             total = total + weights.perceptual * terms["perceptual"]
         if self.net is not None:
             fake, real_pm = made * 2 - 1, real * 2 - 1
-            terms |= discriminator_update(self.net, self.optimizer, real_pm, fake, self.real_label, self.r1)
-            terms["adversarial"] = generator_loss(self.net, fake)
+            weight = judged if self.hole_patches else None
+            terms |= discriminator_update(
+                self.net, self.optimizer, real_pm, fake, self.real_label, self.r1, weight
+            )
+            terms["adversarial"] = generator_loss(self.net, fake, weight)
             total = total + weights.adversarial * terms["adversarial"]
         return {"loss": total, **terms}
 

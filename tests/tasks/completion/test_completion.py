@@ -142,6 +142,7 @@ def test_recipe_mistakes(tmp_path, photos, completion_recipe):
             "every term has weight 0",
         ),
         (good.replace('mask = "box"', 'mask = "ring"'), "'data.mask' must be one of"),
+        (good + '\n[adversary]\npatches = "known"\n', "'adversary.patches' must be one of"),
     ]
     for i, (text, message) in enumerate(cases):
         path = tmp_path / f"bad{i}.toml"
@@ -411,6 +412,18 @@ def test_blocks_trained_across_the_knob_resume_exactly(tmp_path, photos, complet
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     alphas = [r["alpha"] for r in logged if r.get("stage", "").startswith("tune:")]
     assert len(alphas) == 3 and len(set(alphas)) == 3 and all(0 < t <= 1 for t in alphas)
+
+
+def test_the_discriminator_can_judge_the_hole_alone(tmp_path, photos, completion_recipe):
+    """``[adversary] patches = "hole"``: another discriminator step than over whole crops."""
+    path = completion_recipe(tmp_path, photos, steps=(1, 2))
+    whole = train(path, tmp_path / "whole", progress=False)
+    path.write_text(path.read_text() + '\n[adversary]\npatches = "hole"\n')
+    holed = train(path, tmp_path / "hole", progress=False)
+    a, b = dynamicnet.load(whole).state_dict(), dynamicnet.load(holed).state_dict()
+    blocks = [k for k in a if ".blocks." in k]
+    assert blocks and any(not torch.equal(a[k], b[k]) for k in blocks)
+    assert all(torch.equal(a[k], b[k]) for k in a if ".blocks." not in k)  # the main stage is the same
 
 
 def test_a_calibrated_knob_runs_the_blocks_at_alpha_to_its_exponent(tiny_completion_file):

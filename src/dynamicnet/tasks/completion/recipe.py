@@ -71,12 +71,20 @@ class CompletionTune(TuneTable):
     mix_exponent: optional(POSITIVE) = absent()
 
 
+class CompletionAdversaryTable(PatchAdversaryTable):
+    """``patches = "hole"`` counts each of the discriminator's patches by how much of the hole
+    it covers (absent: all alike). Scored over whole crops, four fifths of which are the same
+    known pixels in real and filled images, it scored both alike (0.457 against 0.455)."""
+
+    patches: optional(one_of("all", "hole")) = absent()
+
+
 class CompletionRecipe(RecipeModel):
     task: Literal["completion"] = "completion"
     perceptual: STR = "auto"  # loaded only when an objective weighs the perceptual term
     model: CompletionModelTable = Field(default_factory=CompletionModelTable)
     data: CompletionDataTable = Field(default_factory=CompletionDataTable)
-    adversary: PatchAdversaryTable = Field(default_factory=PatchAdversaryTable)
+    adversary: CompletionAdversaryTable = Field(default_factory=CompletionAdversaryTable)
     objectives: Any = absent()  # checked by the objective parser (losses.pixel.PixelObjective)
     main: CompletionMain
     tune: Annotated[list[CompletionTune], Field(min_length=1)]

@@ -93,7 +93,7 @@ class CompletionTraining:
             weights = self.objectives[low_end].mix(objective, t**exponent, "mix") if across else objective
             mask = holes.draw(real.shape[0], *real.shape[-2:]).to(real.device, real.dtype)
             done = model(real, alpha=at, mask=mask)
-            terms = holes.terms(weights, done, real, hole_l1(done, real, mask), self.distance)
+            terms = holes.terms(weights, done, real, hole_l1(done, real, mask), self.distance, mask)
             if across:
                 terms["alpha"] = torch.tensor(t)
             return {k: v if k == "loss" else v.detach() for k, v in terms.items()}
