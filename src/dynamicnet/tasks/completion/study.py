@@ -284,7 +284,7 @@ class CompletionStudy:
                     blind = {name: score(done, masks).tolist() for name, score in CRITERIA.items()}
                     for name, score in model_criteria.items():  # another fill per alpha: batches of 8
                         parts = [
-                            score(net, x[i : i + 8], masks[i : i + 8], alpha) for i in range(0, len(x), 8)
+                            score(net, x[i : i + 8], masks[i : i + 8])(alpha) for i in range(0, len(x), 8)
                         ]
                         blind[name] = torch.cat(parts).tolist()
                 cache[key] = {
