@@ -191,6 +191,45 @@ def test_the_command_restores_degrades_scores_and_refuses_bad_input_in_one_line(
         assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_folders_are_restored_into_a_mirrored_tree_skipping_bad_files_and_resuming(trained, tmp_path, capsys):
+    from tests.conftest import make_photo
+
+    make_photo(tmp_path / "in" / "a.png", size=(30, 20), seed=1)
+    make_photo(tmp_path / "in" / "sub" / "b.jpg", size=(24, 18), seed=2)
+    make_photo(tmp_path / "in" / "sub" / "tiny.png", size=(1, 5), seed=3)
+    (tmp_path / "in" / "broken.jpg").write_text("not an image")
+    out = tmp_path / "out"
+    args = [
+        "restore",
+        str(tmp_path / "in"),
+        "-r",
+        "-m",
+        str(trained),
+        "-a",
+        "0",
+        "1",
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
+    assert cli.main(args) == 0
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert made == ["a_alpha=0.png", "a_alpha=1.png", "sub/b_alpha=0.png", "sub/b_alpha=1.png"]
+    printed = capsys.readouterr().out
+    assert "skipped 2 unreadable file(s)" in printed and "too small to restore" in printed
+    (out / "sub" / "b_alpha=1.png").unlink()  # as if the first run had been stopped there
+    assert cli.main(args) == 0
+    assert (
+        "1 image(s) already restored" in capsys.readouterr().out and (out / "sub" / "b_alpha=1.png").is_file()
+    )
+    # the pixel limit is on the output: the message says so, in the user's own unit
+    limit = ["--max-megapixels", str(30 * 20 * 4 / 1e6 - 1e-4)]
+    assert (
+        cli.main(["restore", str(tmp_path / "in" / "a.png"), "-m", str(trained), "-o", str(out), *limit]) == 2
+    )
+    assert "enlarged 2x it would pass --max-megapixels 0.0023" in capsys.readouterr().err
+
+
 def test_the_renderer_matches_the_model_whole_and_in_tiles(trained):
     model = dynamicnet.load(trained)
     x = _photo(24, 40, seed=2)
@@ -267,7 +306,7 @@ def test_the_study_scores_every_method_and_writes_its_report(tmp_path, photo_dir
     assert again["seconds"]["score"] == results["seconds"]["score"] > 0
 
 
-def test_the_demo_shows_the_degraded_input_beside_its_restoration(trained):
+def test_the_demo_shows_the_input_degraded_or_as_it_is_beside_its_restoration(trained):
     import io
 
     from fastapi.testclient import TestClient
@@ -292,6 +331,17 @@ def test_the_demo_shows_the_degraded_input_beside_its_restoration(trained):
         half = a.shape[1] // 2
         assert np.array_equal(a[:, :half], b[:, :half])  # the input does not depend on alpha
         assert not np.array_equal(a[:, half:], b[:, half:])  # the restoration does
+        # a photo that is already small or noisy is restored as it is: its input is the photo itself
+        assert "as-is" in listed["features"]
+        reply = client.post(
+            "/api/restore",
+            json={"image": sample, "model": "tiny", "alpha": 0.0, "max_side": 64, "as_is": True},
+        )
+        given = np.asarray(Image.open(io.BytesIO(reply.content)).convert("RGB"), dtype=float)
+        assert reply.status_code == 200 and given.shape == a.shape
+        assert not np.array_equal(given[:, :half], a[:, :half])
+        # each input pixel is shown as a 2 x 2 (zoom) x 2 x 2 (the model's scale) square
+        assert np.array_equal(given[::4, :half:4], given[3::4, 3:half:4])
         bad = client.post("/api/restore", json={"image": sample, "model": "tiny", "alpha": "strong"})
         assert bad.status_code == 422 and "alpha" in bad.text
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import zlib
-from collections import Counter
 from pathlib import Path
 
 from ....cli.common import (
@@ -16,6 +15,7 @@ from ....cli.common import (
     load_for,
     max_pixels,
 )
+from ....cli.inputs import Inputs, add_inputs, check_images_given
 from ....errors import printable
 from ..model import MIN_SIDE, TASK, build
 from ..working_point import CRITERIA
@@ -26,7 +26,7 @@ SHEET_CELL = 1024  # the sheet shows outputs at 100 % up to this side, shrunk be
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("restore", help="enlarge or denoise images at given alphas (0 faithful, 1 sharp)")
     p.set_defaults(run=run)
-    p.add_argument("images", nargs="+", help="image files (before --alpha)")
+    add_inputs(p)
     p.add_argument(
         "--model", "-m", required=True, help="restore model: a shipped name or a .safetensors file"
     )
@@ -69,7 +69,14 @@ def run(args) -> int:
     import torch
 
     from ....cli.alpha_args import alpha_label
-    from ....data.images import atomic_save, read_image, tensor_to_pil, write_image
+    from ....data.images import (
+        ImageReadError,
+        ImageTooLargeError,
+        atomic_save,
+        read_image,
+        tensor_to_pil,
+        write_image,
+    )
     from ....data.sheet import contact_sheet
     from ....devices import resolve_device
     from ....inference import Renderer
@@ -79,38 +86,59 @@ def run(args) -> int:
 
     if args.criterion and not args.auto:
         raise CommandError("--criterion chooses how --auto judges a result: give --auto too")
+    check_images_given(args)
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a restore model")
     settings = [] if args.auto else alpha_settings(args, model)
     scale, degradation = model.scale, model.degradation
-    budget = max_pixels(args)
-    # every input is read (and checked) before any output: a bad file stops the run cleanly
-    images = {Path(path): read_image(path, max_pixels=budget // (1 if args.degrade else scale * scale))
-              for path in args.images}  # fmt: skip
-    stems = Counter(path.stem for path in images)
-    if clash := next((stem for stem, n in stems.items() if n > 1), None):
-        raise CommandError(
-            f"{stems[clash]} inputs are named {printable(clash)}: their outputs would overwrite each "
-            "other; restore them into separate --out folders"
-        )
     out_dir = Path(args.out)
+    budget = max_pixels(args) // (1 if args.degrade else scale * scale)  # the limit is on the output
+    smallest = MIN_SIDE * (scale if args.degrade else 1)
+
+    def read(path: Path) -> torch.Tensor:
+        try:
+            image = read_image(path, max_pixels=budget)
+        except ImageTooLargeError:
+            if args.degrade or scale == 1:
+                raise
+            raise ImageTooLargeError(
+                f"{printable(path)}: enlarged {scale}x it would pass --max-megapixels "
+                f"{args.max_megapixels:g} (inputs up to {budget / 1e6:g} megapixels)"
+            ) from None
+        if min(image.shape[-2:]) < smallest:
+            h, w = image.shape[-2:]
+            raise ImageReadError(
+                f"{printable(path)}: a {w}x{h} image is too small to "
+                + (f"shrink {scale} times" if args.degrade else "restore")
+                + f" (at least {smallest} px a side)"
+            )
+        return image
+
+    def outputs(path: Path, folder: Path) -> list[Path]:
+        labels = ["auto"] if args.auto else [f"alpha={alpha_label(spec)}" for spec, _ in settings]
+        return [folder / f"{path.stem}_{label}.{args.format}" for label in labels]
+
+    # --degrade and --sheet report on every image: those runs redo them all
+    redo = args.degrade or args.sheet
+    inputs = Inputs(
+        args, out_dir, "restore", read,
+        finished=lambda path, folder: not redo and all(t.exists() for t in outputs(path, folder)),
+    )  # fmt: skip
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
     renderer = Renderer(model, precision=args.precision, device=device)
     rows = []
-    for path, image in images.items():
+    for path, folder, image in inputs:
         clean = None
         if args.degrade:
             h, w = (n - n % scale for n in image.shape[-2:])
-            if min(h, w) < MIN_SIDE * scale:
-                raise CommandError(f"{printable(path)}: too small to shrink {scale} times")
             clean = image[:, :h, :w]
             # noise drawn from the file's name: the same photo gets the same noise in any command
             seed = zlib.crc32(path.name.encode())
             image = degradation(clean[None], np.random.default_rng(seed))[0]
-            write_image(image, out_dir / f"{path.stem}_degraded.png")  # lossless: the exact input again
+            write_image(image, folder / f"{path.stem}_degraded.png")  # lossless: the exact input again
         start = enlarge(image[None], scale)[0].clamp(0, 1)
         row = [
             tensor_to_pil(torch.nn.functional.interpolate(image[None], scale_factor=scale, mode="nearest")[0])
@@ -122,24 +150,23 @@ def run(args) -> int:
             render = lambda x, a: renderer(x.to(device), alpha=a).cpu()  # noqa: E731
             chosen, _, restored = choose_alpha(model, image[None], args.criterion, render=render)
             settings = [("auto", float(chosen[0]))]
-            print(f"{printable(path)}: auto alpha {settings[0][1]:g}")
-        for spec, alpha in settings:
+            inputs.say(f"{printable(path)}: auto alpha {settings[0][1]:g}")
+        for (spec, alpha), target in zip(settings, outputs(path, folder)):
             y = restored[0] if args.auto else renderer(image.to(device), alpha=alpha).cpu()
             y = finite(y, spec).clamp(0, 1)
-            label = "auto" if args.auto else f"alpha={alpha_label(spec)}"
-            target = out_dir / f"{path.stem}_{label}.{args.format}"
             write_image(y, target)
-            print(printable(target))
+            inputs.say(printable(target))
             row.append(tensor_to_pil(y))
             if clean is not None:
                 shown = f"auto alpha {alpha:g}" if args.auto else f"alpha {alpha_label(spec)}"
                 scores.append(f"{shown}: {psnr(y, clean):.2f} dB")
         if clean is not None:
             reference = f"{'bicubic' if scale > 1 else 'input'} {psnr(start, clean):.2f} dB"
-            print(f"{printable(path)}: PSNR against the clean image: {reference}, {', '.join(scores)}")
+            inputs.say(f"{printable(path)}: PSNR against the clean image: {reference}, {', '.join(scores)}")
             row.append(tensor_to_pil(clean))
         rows.append(row)
-    if args.sheet:
+    inputs.report(out_dir)
+    if args.sheet and rows:
         alphas = ["auto"] if args.auto else [f"alpha={s}" for s, _ in settings]
         labels = ["input", *(["bicubic"] if scale > 1 else []), *alphas]
         cell = min(SHEET_CELL, max(max(im.size) for row in rows for im in row))  # 100 % up to SHEET_CELL

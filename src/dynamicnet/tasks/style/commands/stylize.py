@@ -9,13 +9,13 @@ from ....cli.common import (
     CommandError,
     add_device,
     add_max_megapixels,
-    add_no_progress,
     add_preserve_color,
     alpha_settings,
     finite,
     load_for,
     max_pixels,
 )
+from ....cli.inputs import Inputs, add_inputs, check_images_given
 from ....errors import printable
 from ....extras import require
 from ..model import TASK, build
@@ -24,12 +24,7 @@ from ..model import TASK, build
 def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("stylize", help="stylize images or folders at one or more alphas")
     p.set_defaults(run=run)
-    p.add_argument("images", nargs="*", help="image files or folders (before --alpha)")
-    p.add_argument(
-        "--recursive", "-r", action="store_true",
-        help="folders: also their subfolders (the output mirrors the tree)",
-    )  # fmt: skip
-    add_no_progress(p, "folders: no progress bar")
+    add_inputs(p)
     p.add_argument("--model", "-m", required=True, help="model file (.safetensors) or shipped model name")
     p.add_argument(
         "--alpha",
@@ -63,10 +58,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ....cli.alpha_args import alpha_label
-    from ....data.images import ImageReadError, atomic_save, read_image, tensor_to_pil, write_image
+    from ....data.images import atomic_save, read_image, tensor_to_pil, write_image
     from ....data.sheet import contact_sheet
     from ....devices import resolve_device
     from ....inference import Renderer
@@ -74,9 +67,7 @@ def run(args) -> int:
 
     if args.preserve_color == "histogram":
         require("skimage", "studies", "--preserve-color histogram")
-    if not args.images:
-        hint = " (put the images before --alpha)" if any(Path(a).is_file() for a in args.alpha or []) else ""
-        raise CommandError(f"no input images given{hint}")
+    check_images_given(args)
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a style model")
     settings = alpha_settings(args, model)
@@ -84,14 +75,7 @@ def run(args) -> int:
     if args.max_side is not None and args.max_side < 1:
         raise CommandError("--max-side must be positive")
     out_dir = Path(args.out)
-    jobs = _stylize_jobs(args, out_dir)  # (input file, output folder, from a folder?)
     pixel_budget = max_pixels(args)
-    # Files named one by one are all read first: a bad one stops the run before any output.
-    named = {path: read_image(path, args.max_side, pixel_budget) for path, _, walked in jobs if not walked}
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
 
     def targets(path: Path, folder: Path) -> list[Path]:
         color = f"_color={args.preserve_color}" if args.preserve_color else ""
@@ -99,74 +83,32 @@ def run(args) -> int:
             folder / f"{path.stem}_alpha={alpha_label(spec)}{color}.{args.format}" for spec, _ in settings
         ]
 
-    rows, skipped, done = [], [], 0
-    folders = any(walked for _, _, walked in jobs)
-    bar = tqdm(jobs, desc="stylize", unit="image", disable=args.no_progress or not folders)
-    for path, folder, walked in bar:
-        outputs = targets(path, folder)
-        if walked and all(t.exists() for t in outputs) and not args.sheet:
-            done += 1  # finished by an earlier run: resume where it stopped
-            continue
-        try:
-            image = named[path] if not walked else read_image(path, args.max_side, pixel_budget)
-        except ImageReadError as err:  # inside a folder: skip and count
-            skipped.append(str(err))
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
+    inputs = Inputs(
+        args, out_dir, "stylize", lambda path: read_image(path, args.max_side, pixel_budget),
+        finished=lambda path, folder: not args.sheet and all(t.exists() for t in targets(path, folder)),
+    )  # fmt: skip
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CommandError(f"{out_dir}: cannot create output folder ({err.strerror})") from err
+    rows = []
+    for path, folder, image in inputs:
         row = []
-        for (spec, alpha), target in zip(settings, outputs):  # the renderer reuses the alpha-free layers
+        for (spec, alpha), target in zip(
+            settings, targets(path, folder)
+        ):  # the renderer reuses alpha-free layers
             y = finite(renderer(image, alpha=alpha), spec)
             if args.preserve_color:
                 y = preserve_color(y, image, args.preserve_color)
             write_image(y, target)
-            tqdm.write(printable(target)) if folders else print(printable(target))
+            inputs.say(printable(target))
             if args.sheet:
                 row.append(tensor_to_pil(y))
         if args.sheet:
             rows.append([tensor_to_pil(image), *row])
-    if done:
-        print(f"{done} image(s) already stylized in {out_dir}: skipped")
-    if skipped:
-        print(
-            f"skipped {len(skipped)} unreadable file(s): "
-            + "; ".join(map(printable, skipped[:3]))
-            + (" ..." if len(skipped) > 3 else "")
-        )
+    inputs.report(out_dir)
     if args.sheet and rows:
         sheet = contact_sheet(rows, ["input", *[f"alpha={s}" for s, _ in settings]])
         atomic_save(sheet, out_dir / "sheet.png")
         print(out_dir / "sheet.png")
     return 0
-
-
-def _stylize_jobs(args, out_dir: Path) -> list[tuple[Path, Path, bool]]:
-    """Each input image with its output folder; folders are walked (the output mirrors them)."""
-    from ....data.folder import PHOTO_SUFFIXES
-    from ....data.images import ImageReadError
-
-    jobs = []
-    out = out_dir.resolve()
-    for name in args.images:
-        path = Path(name)
-        if not path.is_dir():
-            jobs.append((path, out_dir, False))
-            continue
-        if path.resolve() == out:
-            raise CommandError(
-                f"--out {printable(out_dir)} is the input folder: a rerun would stylize the outputs; "
-                "choose another folder"
-            )
-        pattern = path.rglob("*") if args.recursive else path.glob("*")
-        found = sorted(
-            f for f in pattern
-            if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES and not f.resolve().is_relative_to(out)
-        )  # fmt: skip
-        if not found:
-            raise CommandError(
-                f"{path}: no image files{'' if args.recursive else ' (add --recursive for subfolders)'}"
-            )
-        jobs += [(f, out_dir / f.parent.relative_to(path), True) for f in found]
-    names = [(folder, f.stem) for f, folder, _ in jobs]
-    if len(set(names)) != len(names):
-        raise ImageReadError("two inputs share a file name; stylize them into different --out folders")
-    return jobs
