@@ -94,9 +94,8 @@ def run(args) -> int:
     rows = []
     for path, folder, image in inputs:
         row = []
-        for (spec, alpha), target in zip(
-            settings, targets(path, folder)
-        ):  # the renderer reuses alpha-free layers
+        # the renderer reuses the alpha-free layers from one alpha to the next
+        for (spec, alpha), target in zip(settings, targets(path, folder)):
             y = finite(renderer(image, alpha=alpha), spec)
             if args.preserve_color:
                 y = preserve_color(y, image, args.preserve_color)
