@@ -4,6 +4,8 @@ held-out crops, at the auto alpha of each criterion. Writes a contact sheet to l
 
     python experiments/completion_quarter_holes.py photo-fill --out runs/quarter-holes.png
 
+docs/results/completion/photo-fill-quarter-holes.jpg is this sheet (``--out`` ending in .jpg).
+
 The crops are the completion study's (recipes/photo-fill.toml's held-out photos, 128 px);
 "textured" is the mean luminance gradient in the ring around a centred hole.
 """
@@ -23,6 +25,8 @@ from dynamicnet.inference.working_point import _luma_gradient, choose_alpha, rin
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
 from dynamicnet.tasks.completion.study import CompletionStudy
+
+CRITERIA_SHOWN = ("ring", "ring-detail")
 
 
 def main(argv=None) -> None:
@@ -45,21 +49,28 @@ def main(argv=None) -> None:
     texture = ((gx + gy) * around).flatten(1).sum(1) / around.flatten(1).sum(1)
     net = dynamicnet.load(args.model).eval()
     fills = classical_fills(0)
-    grid, labels = [], []
+    grid, labels, picked = [], [], []
     for i in texture.argsort(descending=True)[: args.rows].tolist():
         xi, mi = x[i : i + 1], mask[i : i + 1]
-        picks = {c: float(choose_alpha(net, xi, mi, criterion=c)[0][0]) for c in ("ring", "seam")}
+        picks = {c: float(choose_alpha(net, xi, mi, criterion=c)[0][0]) for c in CRITERIA_SHOWN}
         with torch.no_grad():
-            outs = [net(xi, alpha=a, mask=mi)[0] for a in (0.0, picks["ring"], picks["seam"], 1.0)]
+            outs = [net(xi, alpha=a, mask=mi)[0] for a in (0.0, *picks.values(), 1.0)]
         shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
-        classical = [fills[n](xi, mi)[0] for n in ("OpenCV Telea", "PatchMatch") if n in fills]
+        classical = [fills[n](xi, mi)[0] for n in ("PatchMatch",) if n in fills]
         grid.append([tensor_to_pil(t) for t in (shown, *classical, *outs, xi[0])])
-        labels.append(f"{names[i]}: ring {picks['ring']:g}, seam {picks['seam']:g}")
+        labels.append(f"{names[i]}: " + ", ".join(f"{c} {a:g}" for c, a in picks.items()))
+        picked.append(", ".join(f"{c} {a:g}" for c, a in picks.items()))
         print(labels[-1])
-    columns = ["input", "OpenCV Telea", "PatchMatch", "alpha 0", "auto (ring)", "auto (seam)", "alpha 1"]
-    sheet = contact_sheet(grid, [*columns, "truth"], cell=side)
+    columns = [
+        "input",
+        "PatchMatch",
+        "alpha 0",
+        *(f"auto ({c})" for c in CRITERIA_SHOWN),
+        "alpha 1",
+    ]
+    sheet = contact_sheet(grid, [*columns, "truth"], cell=side, row_labels=picked)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    sheet.convert("RGB").save(args.out, **({"quality": 70} if args.out.endswith(".jpg") else {}))
     print(args.out)
 
 

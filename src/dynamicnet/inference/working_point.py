@@ -11,6 +11,9 @@ Three criteria:
   mean colour step between each hole pixel on the edge and its known neighbours; the alpha
   with the smallest step is the working point. Good on brush strokes; on rectangles it
   favours smooth fills where the photo is textured.
+- ``ring-detail``: ``ring``, but a fill of a wide hole must have a good share of the fine
+  detail around it (a smooth patch 32 pixels across shows as a patch in rock or foliage);
+  when none has, the most detailed wins.
 - ``detail``: a good fill has as much fine detail (mean luminance gradient) as a ring of
   known pixels around the hole. On our photo models every fill stays far smoother than
   its surroundings, so this one degenerates to "the most detailed alpha".
@@ -28,7 +31,11 @@ from torch import Tensor, nn
 
 LUMA = (0.299, 0.587, 0.114)
 DEFAULT_GRID = tuple(i / 10 for i in range(11))
-DEFAULT_CRITERION = "ring"  # what --auto and the demo use (docs/results/completion.md)
+DEFAULT_CRITERION = "ring-detail"  # what --auto and the demo use (docs/results/completion.md)
+# ring-detail: a hole this many pixels across or more (at the working scale) needs a fill with
+# at least this share of the detail around it
+WIDE_HOLE = 32
+DETAIL_FLOOR = 0.7
 
 
 def _luma_gradient(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -95,8 +102,9 @@ def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tenso
     return ring_scorer(model, x, mask)(alpha)
 
 
-def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
-    """Per image, |log(detail in the hole / detail in the ring around it)|: 0 is a perfect match.
+def detail_ratio(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
+    """Per image, the fine detail (mean luminance gradient) in the hole over that in the ring
+    of known pixels around it: below 1, the fill is smoother than its surroundings.
 
     ``width`` defaults to that of :func:`rings`.
     """
@@ -109,7 +117,31 @@ def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Ten
         return (grad * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
 
     eps = 1e-4
-    return ((mean_over(mask) + eps) / (mean_over(around) + eps)).log().abs()
+    return (mean_over(mask) + eps) / (mean_over(around) + eps)
+
+
+def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
+    """Per image, |log :func:`detail_ratio`|: 0 is a perfect match."""
+    return detail_ratio(completed, mask, width).log().abs()
+
+
+def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[float], Tensor]:
+    """``alpha ->`` per image, :func:`ring_scorer`'s error, except that a wide hole (its
+    thickest part :data:`WIDE_HOLE` pixels across or more) whose fill has less than
+    :data:`DETAIL_FLOOR` of the detail around it scores above every fill that has enough
+    (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch,
+    whatever it does to PSNR. If no alpha gives enough detail, the most detailed one wins."""
+    ring_error_at = ring_scorer(model, x, mask)
+    mask = mask.float()
+    wide = (2 * half_thickness(mask) >= WIDE_HOLE).to(x.device)
+
+    def score_at(alpha: float) -> Tensor:
+        error = ring_error_at(alpha)
+        ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask).to(error.device)
+        too_smooth = wide & (ratio < DETAIL_FLOOR)
+        return torch.where(too_smooth, 1 + DETAIL_FLOOR - ratio, error)
+
+    return score_at
 
 
 def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:
@@ -131,7 +163,8 @@ def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:
 
 
 CRITERIA = {"seam": boundary_seam, "detail": detail_gap}  # from the completed image
-MODEL_CRITERIA = {"ring": ring_scorer}  # (model, image, mask) -> (alpha -> score)
+# (model, image, mask) -> (alpha -> score)
+MODEL_CRITERIA = {"ring": ring_scorer, "ring-detail": ring_detail_scorer}
 CRITERION_NAMES = (*CRITERIA, *MODEL_CRITERIA)
 
 

@@ -40,7 +40,8 @@ def explain(meta: dict) -> str:
     return (
         f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
         f"'{target}'; 'auto' hides a ring of known pixels around the hole too and picks the alpha "
-        "that restores them best."
+        "that restores them best, among fills of a wide hole with enough of the detail around it "
+        "not to show as a smooth patch."
     )
 
 

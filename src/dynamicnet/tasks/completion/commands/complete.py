@@ -15,7 +15,7 @@ from ....cli.common import (
     max_pixels,
 )
 from ....errors import printable
-from ....inference.working_point import CRITERION_NAMES, DEFAULT_CRITERION
+from ....inference.working_point import CRITERION_NAMES, DEFAULT_CRITERION, DETAIL_FLOOR, WIDE_HOLE
 from ..model import TASK, build
 
 
@@ -41,7 +41,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--criterion", choices=CRITERION_NAMES, default=DEFAULT_CRITERION,
         help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
-        "around the hole, seam continues the colours across its edge, detail matches the detail around it",
+        f"around the hole; ring-detail does too, among fills of a hole {WIDE_HOLE} px across or more that "
+        f"keep {DETAIL_FLOOR * 100:g} %% of the detail around it (a smooth patch that wide shows); seam "
+        "continues the colours across its edge; detail matches the detail around it",
     )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
