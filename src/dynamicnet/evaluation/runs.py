@@ -37,6 +37,17 @@ def digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def tensor_digest(*tensors: torch.Tensor) -> str:
+    """A short hash of tensors' exact contents: cache keys of scores. (A float sum was used
+    before; its last bits depend on the number of threads summing, so a cache missed when a
+    study ran again with another thread count.)"""
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(str((t.dtype, tuple(t.shape))).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 file_digest = sha256_of  # a file's content hash: cache keys of trained networks and scores
 
 

@@ -44,6 +44,7 @@ from ...evaluation.runs import (
     read_json,
     scoring_seconds,
     shrink_recipe,
+    tensor_digest,
 )
 from ...extras import pyplot, require
 from ...io.atomic import atomic_write
@@ -234,7 +235,7 @@ class CompletionStudy:
         """Each classical fill's mean metrics and milliseconds per image on these holes."""
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
+        context = digest(record.get("sha256"), tensor_digest(x, masks))
         out = {}
         for name, fill in fills.items():
             key = digest(context, "baseline", name)
@@ -262,7 +263,7 @@ class CompletionStudy:
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), x.shape, float(x.sum()), float(masks.sum()))
+        context = digest(record.get("sha256"), tensor_digest(x, masks))
         jobs = [("dynamic-net", a, dynamic) for a in self.knobs()]
         jobs += [("fixed", m, path) for m, path in fixed.items()]
         out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}

@@ -45,6 +45,7 @@ from ...evaluation.runs import (
     read_json,
     scoring_seconds,
     shrink_recipe,
+    tensor_digest,
     write_json,
 )
 from ...extras import pyplot, require
@@ -237,7 +238,7 @@ class RestoreStudy:
         """Per-image metrics for every method and knob (and the blind criteria for the Dynamic-Net)."""
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), clean.shape, float(clean.sum()), float(degraded.sum()))
+        context = digest(record.get("sha256"), tensor_digest(clean, degraded))
         jobs = [(method, k) for method in METHODS for k in knobs] + [("fixed", m) for m in self.m_values]
         out: dict[str, list[dict]] = {method: [] for method in (*METHODS, "fixed")}
         for method, knob in tqdm(jobs, desc="scoring", disable=not self.progress):
