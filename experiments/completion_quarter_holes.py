@@ -1,4 +1,4 @@
-"""The issue's visibility check: a hole of a quarter of the image side, in the most textured
+"""The visibility check: a hole of a quarter of the image side, in the most textured
 held-out crops, at the auto alpha of each criterion. Writes a contact sheet to look at at
 100 % zoom and prints each row's auto alphas.
 

@@ -1,8 +1,8 @@
 """Choosing alpha per image for completion, with no ground truth.
 
-Three criteria:
+Four criteria:
 
-- ``ring`` (the default): hide a ring of known pixels around the hole as well, fill both, and
+- ``ring``: hide a ring of known pixels around the hole as well, fill both, and
   measure the error on the ring, whose true pixels are known: the alpha that best restores
   what it can be checked on is taken for the hole. The ring is as wide as a quarter of the
   hole's thickness (:func:`rings`). It costs a second fill per alpha (PatchMatch runs once
@@ -11,9 +11,9 @@ Three criteria:
   mean colour step between each hole pixel on the edge and its known neighbours; the alpha
   with the smallest step is the working point. Good on brush strokes; on rectangles it
   favours smooth fills where the photo is textured.
-- ``ring-detail``: ``ring``, but a fill of a wide hole must have a good share of the fine
-  detail around it (a smooth patch 32 pixels across shows as a patch in rock or foliage);
-  when none has, the most detailed wins.
+- ``ring-detail`` (the default): ``ring``, but a fill of a wide hole must have a good share
+  of the fine detail around it (a smooth patch 32 pixels across shows as a patch in rock or
+  foliage); when none has, the most detailed wins. It gives up a little PSNR and SSIM.
 - ``detail``: a good fill has as much fine detail (mean luminance gradient) as a ring of
   known pixels around the hole. On our photo models every fill stays far smoother than
   its surroundings, so this one degenerates to "the most detailed alpha".
@@ -132,8 +132,7 @@ def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[f
     (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch,
     whatever it does to PSNR. If no alpha gives enough detail, the most detailed one wins."""
     ring_error_at = ring_scorer(model, x, mask)
-    mask = mask.float()
-    wide = (2 * half_thickness(mask) >= WIDE_HOLE).to(x.device)
+    wide = (2 * half_thickness(mask.float()) >= WIDE_HOLE).to(x.device)
 
     def score_at(alpha: float) -> Tensor:
         error = ring_error_at(alpha)
