@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dynamicnet.evaluation.runs import digest, file_digest, tensor_digest
-from dynamicnet.inference.working_point import WIDE_HOLE, _luma_gradient, half_thickness, rings
+from dynamicnet.inference.working_point import WIDE_HOLE, detail_in, half_thickness, rings
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.study import CompletionStudy
@@ -34,19 +34,17 @@ def per_image(study: CompletionStudy, perceptual: str) -> dict[str, dict[str, np
     dynamic = study.dynamic_net()
     _, record = load_perceptual(perceptual, seed=study.recipe.data["seed"])
     cache = json.loads((study.out / "scores.json").read_text())
-    gx, gy = _luma_gradient(x)
     out = {}
     for kind in study.mask_kinds:
         masks = study.holes(kind, len(names), int(x.shape[-1]))
         context = digest(record.get("sha256"), tensor_digest(x, masks))  # as the study keys its scores
         entries = [cache[digest(context, "dynamic-net", a, file_digest(dynamic))] for a in study.knobs()]
-        around = rings(masks)
-        texture = ((gx + gy) * around).flatten(1).sum(1) / around.flatten(1).sum(1).clamp(min=1)
-        out[kind] = {
-            m: np.array([e[m] for e in entries]) for m in ("psnr", "ssim", "perceptual", "ring", "detail")
+        scores = ("psnr", "ssim", "perceptual", "ring", "ring-detail", "detail")
+        out[kind] = {m: np.array([e[m] for e in entries]) for m in scores}
+        out[kind] |= {
+            "texture": detail_in(x, rings(masks)).numpy(),
+            "wide": (2 * half_thickness(masks) >= WIDE_HOLE).numpy(),
         }
-        out[kind] |= {"ring-detail": np.array([e["ring-detail"] for e in entries])}
-        out[kind] |= {"texture": texture.numpy(), "wide": (2 * half_thickness(masks) >= WIDE_HOLE).numpy()}
     return out
 
 

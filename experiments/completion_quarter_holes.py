@@ -21,7 +21,7 @@ import dynamicnet
 from dynamicnet.data.images import tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.inference.working_point import _luma_gradient, choose_alpha, rings
+from dynamicnet.inference.working_point import choose_alpha, detail_in, rings
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
 from dynamicnet.tasks.completion.study import CompletionStudy
@@ -44,9 +44,7 @@ def main(argv=None) -> None:
     names, x = study.evaluation_set()
     side = x.shape[-1]
     mask = centre_square(side, side, 0.25)[None].expand(len(x), 1, side, side)
-    gx, gy = _luma_gradient(x)
-    around = rings(mask)
-    texture = ((gx + gy) * around).flatten(1).sum(1) / around.flatten(1).sum(1)
+    texture = detail_in(x, rings(mask))
     net = dynamicnet.load(args.model).eval()
     fills = classical_fills(0)
     grid, labels, picked = [], [], []

@@ -102,22 +102,23 @@ def ring_error(model: nn.Module, x: Tensor, mask: Tensor, alpha: float) -> Tenso
     return ring_scorer(model, x, mask)(alpha)
 
 
+def detail_in(image: Tensor, region: Tensor) -> Tensor:
+    """Per image, the fine detail (mean luminance gradient) of ``image`` over ``region``
+    (N, 1, H, W); 0 where the region is empty."""
+    gx, gy = _luma_gradient(image.float())
+    return ((gx + gy) * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
+
+
 def detail_ratio(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
-    """Per image, the fine detail (mean luminance gradient) in the hole over that in the ring
-    of known pixels around it: below 1, the fill is smoother than its surroundings.
+    """Per image, the fine detail in the hole over that in the ring of known pixels around
+    it: below 1, the fill is smoother than its surroundings.
 
     ``width`` defaults to that of :func:`rings`.
     """
     mask = mask.float()
     around = rings(mask) if width is None else ring(mask, width)
-    gx, gy = _luma_gradient(completed.float())
-    grad = gx + gy
-
-    def mean_over(region: Tensor) -> Tensor:
-        return (grad * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
-
     eps = 1e-4
-    return (mean_over(mask) + eps) / (mean_over(around) + eps)
+    return (detail_in(completed, mask) + eps) / (detail_in(completed, around) + eps)
 
 
 def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
@@ -136,6 +137,8 @@ def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[f
 
     def score_at(alpha: float) -> Tensor:
         error = ring_error_at(alpha)
+        if not bool(wide.any()):  # thin holes keep ring's choice: no second fill
+            return error
         ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask).to(error.device)
         too_smooth = wide & (ratio < DETAIL_FLOOR)
         return torch.where(too_smooth, 1 + DETAIL_FLOOR - ratio, error)

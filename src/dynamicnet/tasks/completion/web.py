@@ -26,7 +26,7 @@ class CompleteRequest(BaseModel):
     auto: bool = Field(
         False,
         description="choose alpha for this image (the one that best restores known pixels hidden "
-        "around the hole); ignores alpha",
+        "around the hole, among fills of a wide hole with enough of the detail around it); ignores alpha",
     )
     max_side: int | None = Field(
         None, ge=8, le=8192, description="shrink first (completion works best small)"
