@@ -153,7 +153,7 @@ def run(args) -> int:
             inputs.say(f"{printable(path)}: auto alpha {settings[0][1]:g}")
         for (spec, alpha), target in zip(settings, outputs(path, folder)):
             y = restored[0] if args.auto else renderer(image.to(device), alpha=alpha).cpu()
-            y = finite(y, spec).clamp(0, 1)
+            y = finite(y, spec)  # the model clamps its output
             write_image(y, target)
             inputs.say(printable(target))
             row.append(tensor_to_pil(y))
