@@ -26,6 +26,7 @@ from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
 from dynamicnet.io.model_file import save_model
+from dynamicnet.tasks.completion.model import PREFILLS
 from dynamicnet.tasks.completion.study import HOLE_WORDS, baseline_table, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,9 +129,15 @@ def main(argv=None) -> None:
         "",
         "## Limits",
         "",
-        f"- It fills holes at the training scale ({d['resize'] or d['crop']} px on the shorter side); "
-        "`dynamicnet complete` and the demo shrink a larger photo to that, fill, and paste the enlarged "
-        "fill back, so large holes in large photos come out soft.",
+        f"- It fills holes at the training scale ({d['resize'] or d['crop']} px on the shorter side): "
+        + (
+            "on a larger photo `dynamicnet complete` and the demo let it weigh and correct its classical "
+            "fills there and apply that, enlarged, to the same fills made at full size, so a large hole "
+            "gets full-size texture; its colour correction and choices are no sharper than that scale."
+            if len(PREFILLS.get(meta.get("prefill"), ())) > 1
+            else "`dynamicnet complete` and the demo shrink a larger photo to that, fill, and paste the "
+            "enlarged fill back, so large holes in large photos come out soft."
+        ),
         *(f"- {limit}" for limit in args.limit),
         "",
         "## Held-out photos, a centred hole, across alpha",

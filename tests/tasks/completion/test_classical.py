@@ -117,3 +117,26 @@ def test_patchmatch_runs_once_per_image_and_hole_across_alphas(monkeypatch):
     model(x, alpha=0.0, mask=centre_square(24, 24, 0.3)[None])
     model(x, alpha=0.0, mask=centre_square(24, 24, 0.3)[None])
     assert len(calls) == 5  # training never reuses a start: every batch is new
+
+
+def test_a_hole_in_a_large_photo_gets_full_size_texture():
+    """The network weighs its fills at its working scale; the fills it weighs are made at
+    full size, so fine texture the working scale cannot hold still fills the hole."""
+    from dynamicnet.inference.working_point import detail_in
+    from dynamicnet.tasks.completion.model import complete
+
+    model = completion.build(completion.default_config(8, prefill="patchmatch")).eval()
+    model.config["recipe"] = {"data": {"photos": "p", "crop": 16, "resize": 24}}
+    x = torch.full((1, 3, 96, 96), 0.2)
+    x[..., ::2] = 0.8  # stripes one pixel wide: at 24 px they average to a flat grey
+    mask = centre_square(96, 96, 0.3)[None]
+    texture = {}
+    for trusted, bias in (("patchmatch", [-8.0, 8.0]), ("smooth", [8.0, -8.0])):
+        with torch.no_grad():
+            model.net.base.out.weight.zero_()
+            model.net.base.out.bias.copy_(torch.tensor([0.0, 0.0, 0.0, *bias]))
+        done = complete(model, x, mask, alpha=0.0)
+        known = mask.expand_as(x) < 0.5
+        assert torch.equal(done[known], x[known])
+        texture[trusted] = float(detail_in(done, mask)[0] / detail_in(x, mask)[0])
+    assert texture["patchmatch"] > 0.8 and texture["smooth"] < 0.2
