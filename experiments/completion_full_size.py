@@ -119,12 +119,12 @@ def main(argv=None) -> None:
                 with torch.no_grad():
                     d = float(distance(region[None], truth[None])[0])
                 scores[share].setdefault(label, []).append((psnr(region, truth), ssim(region, truth), d))
-            if share != SIDES[0]:
+            print(f"{name}, a box of {share:.3f} of the side at {cx},{cy}: alpha {alpha:g}", flush=True)
+            if share != SIDES[0]:  # the sheet shows the large boxes
                 continue
             holed = torch.where(mask[0] > 0.5, 0.5, x[0])[:, r[0], r[1]]
             row = [tensor_to_pil(t) for t in (holed, *(outs[k][0, :, r[0], r[1]] for k in SHOWN), truth)]
             shown.append((float(detail_in(x, mask)[0]), row, f"{Path(name).stem} alpha {alpha:g}"))
-            print(f"{name}, a box of {share:.3f} of the side at {cx},{cy}: alpha {alpha:g}", flush=True)
     for share, table in scores.items():
         print(f"\nboxes of {share:.3f} of the shorter side, {len(next(iter(table.values())))} holes")
         print("| fill | PSNR | SSIM | perceptual |\n|---|---|---|---|")
