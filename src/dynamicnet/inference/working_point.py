@@ -54,10 +54,14 @@ def ring(mask: Tensor, width: int) -> Tensor:
 
 def half_thickness(mask: Tensor) -> Tensor:
     """Per image of ``mask`` (N, 1, H, W), how many 3x3 erosions the hole survives: about
-    half the width of its thickest part (a rectangle's shorter half side; a brush stroke's)."""
+    half the width of its thickest part (a rectangle's shorter half side; a brush stroke's).
+    A hole that is the whole image (as a photo's hole can be once shrunk to the working
+    scale) never erodes: it counts as the image's longer side."""
     left = mask[:, 0] > 0.5
     count = torch.zeros(mask.shape[0])
-    while bool((alive := left.flatten(1).any(1)).any()):
+    for _ in range(max(left.shape[-2:])):
+        if not bool((alive := left.flatten(1).any(1)).any()):
+            break
         count += alive.float()
         # a 3x3 erosion with the outside counted as hole: a pixel stays if its row and
         # column neighbours do (boolean shifts: a pooling layer per step cost 13x more)

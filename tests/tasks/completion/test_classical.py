@@ -140,3 +140,21 @@ def test_a_hole_in_a_large_photo_gets_full_size_texture():
         assert torch.equal(done[known], x[known])
         texture[trusted] = float(detail_in(done, mask)[0] / detail_in(x, mask)[0])
     assert texture["patchmatch"] > 0.8 and texture["smooth"] < 0.2
+
+
+def test_a_batch_fills_each_image_as_it_would_alone():
+    from dynamicnet.tasks.completion.model import complete
+
+    torch.manual_seed(0)
+    model = completion.build(completion.default_config(8, prefill="patchmatch")).eval()
+    model.config["recipe"] = {"data": {"photos": "p", "crop": 16, "resize": 24}}
+    x = torch.rand(2, 3, 64, 200)
+    mask = torch.zeros(2, 1, 64, 200)
+    mask[0, :, 5:9, 5:9] = 1  # far apart: the classical fills are made around each hole
+    mask[1, :, 50:54, 180:184] = 1
+    both = complete(model, x, mask, alpha=0.5)
+    for i in range(2):
+        alone = complete(model, x[i : i + 1], mask[i : i + 1], alpha=0.5)
+        assert (both[i : i + 1] - alone).abs().max() < 1e-5  # the network batched: rounding only
+    with pytest.raises(ValueError, match="side 0"):
+        complete(model, x, mask, side=0)

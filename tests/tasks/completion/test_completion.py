@@ -423,6 +423,25 @@ def test_complete_fills_at_the_training_scale_and_pastes_back():
     assert not torch.allclose(out, full)
 
 
+def test_auto_alpha_refuses_a_hole_that_leaves_nothing_known_at_the_working_scale():
+    """A hole that leaves one column known in the photo leaves none once shrunk: a clear
+    error, not a criterion that never ends."""
+    from dynamicnet.inference.working_point import half_thickness
+    from dynamicnet.tasks.completion.model import auto_alpha
+
+    assert half_thickness(torch.ones(1, 1, 10, 14)).item() == 14  # the whole image: it ends
+    model = random_model()
+    model.config["recipe"] = {"data": {"photos": "p", "crop": 16, "resize": 24}}
+    x = torch.rand(1, 3, 60, 90)
+    mask = torch.ones(1, 1, 60, 90)
+    mask[..., -1] = 0
+    with pytest.raises(MaskError, match="leaves no pixel known"):
+        auto_alpha(model, x, mask)
+    mask[..., 60:] = 0
+    alphas, scores = auto_alpha(model, x, mask)
+    assert alphas.shape == (1,) and scores.shape == (1, 11)
+
+
 def test_blocks_trained_across_the_knob_resume_exactly(tmp_path, photos, completion_recipe):
     """``alpha = "across"``: each block step runs at a drawn alpha t on (1 - t) O_0 + t O_1."""
     path = completion_recipe(tmp_path, photos, steps=(1, 3))

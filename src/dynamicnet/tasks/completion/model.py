@@ -206,7 +206,7 @@ def complete(
     Any other network's fill is enlarged.
     """
     full, mask = model.checked(x, mask)
-    side = training_side(model.config) if side == -1 else side
+    side = _working_side(model, side)
     small, small_mask = at_working_scale(full, mask, side)
     if small is full:
         return model(x, alpha=alpha, mask=mask)
@@ -216,13 +216,40 @@ def complete(
         filled = torch.where(small_mask > 0.5, compose(correction, weights, starts), small)
         filled = F.interpolate(filled, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
         return torch.where(mask > 0.5, filled.to(x.dtype), x)
-    around = _around_hole(mask)  # the classical fills need only the hole's surroundings
     enlarge = partial(F.interpolate, size=size, mode="bilinear", align_corners=False)
-    starts = model._starts(full[around], mask[around])
-    filled = compose(enlarge(correction)[around], enlarge(weights)[around], starts)
-    out = x.clone()
-    out[around] = torch.where(mask[around] > 0.5, filled.to(x.dtype), x[around])
+    correction, weights, out = enlarge(correction), enlarge(weights), x.clone()
+    for i in range(x.shape[0]):  # image by image: each fill depends on its own image and hole alone
+        around = (i, *_around_hole(mask[i]))  # the classical fills need only the hole's surroundings
+        starts = model._starts(full[around][None], mask[around][None])
+        filled = compose(correction[around][None], weights[around][None], starts)[0]
+        out[around] = torch.where(mask[around] > 0.5, filled.to(x.dtype), x[around])
     return out
+
+
+def _working_side(model: CompletionModel, side: int | None) -> int | None:
+    if side == -1:
+        return training_side(model.config)
+    if side is not None and side < 1:
+        raise ValueError(f"side {side}: -1 (the training scale), None (full resolution) or a side in pixels")
+    return side
+
+
+@torch.no_grad()
+def auto_alpha(
+    model: CompletionModel, x: Tensor, mask: Tensor, side: int | None = -1, criterion: str | None = None
+) -> tuple[Tensor, Tensor]:
+    """:func:`~dynamicnet.inference.working_point.choose_alpha` where :func:`complete` runs
+    the network (``side`` as there): each image's alpha and every alpha's score."""
+    from ...inference.working_point import DEFAULT_CRITERION, choose_alpha
+
+    full, mask = model.checked(x, mask)
+    small, small_mask = at_working_scale(full, mask, _working_side(model, side))
+    if bool((small_mask > 0.5).flatten(1).all(1).any()):
+        raise MaskError(
+            f"at {min(small.shape[-2:])} px on the shorter side, where the model works, the hole leaves "
+            "no pixel known to judge a fill by: choose an alpha, or work at full size"
+        )
+    return choose_alpha(model, small, small_mask, criterion=criterion or DEFAULT_CRITERION)
 
 
 def _around_hole(mask: Tensor) -> tuple[slice, ...]:
@@ -232,14 +259,13 @@ def _around_hole(mask: Tensor) -> tuple[slice, ...]:
     its side, boxes of a quarter of the side in full-size held-out photos filled worse: SSIM
     0.9112 and perceptual distance 0.1173 against 0.9133 and 0.1136,
     experiments/completion_full_size.py.)"""
-    hole = (mask > 0.5).flatten(0, 1).any(0)
+    hole = (mask > 0.5).flatten(0, -3).any(0)
     rows, cols = hole.any(1).nonzero()[:, 0], hole.any(0).nonzero()[:, 0]
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     margin = 4 * max(bottom - top, right - left)
     h, w = hole.shape
     return (
-        slice(None),
-        slice(None),
+        *(slice(None),) * (mask.dim() - 2),
         slice(max(0, top - margin), min(h, bottom + margin)),
         slice(max(0, left - margin), min(w, right + margin)),
     )

@@ -9,9 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...data.masks import MaskError, check_mask
-from ...inference.working_point import choose_alpha
 from ...server.context import DataUrl, ImageId, ModelName, ServerContext, check_alpha, painted_map, png
-from .model import TASK, at_working_scale, complete, training_side
+from .model import TASK, auto_alpha, complete
 
 ENDPOINT = "/api/complete"
 VIEW = "fill"
@@ -63,13 +62,9 @@ def add_routes(app: FastAPI, server: ServerContext) -> None:
             painted = painted_map(request.mask, tuple(image.shape[-2:]), "mask")[0]
             try:
                 hole = check_mask(painted, *image.shape[-2:])
+                alpha = float(auto_alpha(model, image, hole)[0][0]) if request.auto else request.alpha
             except MaskError as err:
                 raise HTTPException(422, str(err)) from err
-            side = training_side(model.config)  # fill at the training scale, paste into this size
-            if request.auto:
-                alpha = float(choose_alpha(model, *at_working_scale(image, hole[None], side))[0][0])
-            else:
-                alpha = request.alpha
-            response = png(complete(model, image, hole, alpha, side)[0])
+            response = png(complete(model, image, hole, alpha)[0])  # at the training scale, pasted back
         response.headers["X-Alpha"] = f"{alpha:g}"
         return response

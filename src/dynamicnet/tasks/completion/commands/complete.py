@@ -66,8 +66,8 @@ def run(args) -> int:
     from ....data.masks import parse_box, read_mask
     from ....data.sheet import contact_sheet
     from ....devices import resolve_device
-    from ....inference.working_point import DEFAULT_GRID, choose_alpha
-    from ..model import at_working_scale, complete, training_side
+    from ....inference.working_point import DEFAULT_GRID
+    from ..model import auto_alpha, complete
 
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a completion model")
@@ -77,9 +77,9 @@ def run(args) -> int:
     x, m = image[None].to(device), mask[None].to(device)
     if args.work_side is not None and args.work_side < 0:
         raise CommandError("--work-side must be 0 (full resolution) or a side in pixels")
-    side = training_side(model.config) if args.work_side is None else (args.work_side or None)
+    side = -1 if args.work_side is None else (args.work_side or None)
     if args.auto:
-        chosen, gaps = choose_alpha(model, *at_working_scale(x, m, side), criterion=args.criterion)
+        chosen, gaps = auto_alpha(model, x, m, side, criterion=args.criterion)
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
