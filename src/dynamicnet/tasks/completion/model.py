@@ -253,12 +253,12 @@ def auto_alpha(
 
 
 def _around_hole(mask: Tensor) -> tuple[slice, ...]:
-    """The index of the box around every image's hole, widened on each side by four times
-    the box's longer side: PatchMatch finds its patches there and the smooth fill its colours,
-    at a fraction of the cost of the whole photo when the hole is small. (Widened by twice
-    its side, boxes of a quarter of the side in full-size held-out photos filled worse: SSIM
-    0.9112 and perceptual distance 0.1173 against 0.9133 and 0.1136,
-    experiments/completion_full_size.py.)"""
+    """The index of the box around the hole of one image's ``mask`` (1, H, W), widened on
+    each side by four times the box's longer side: PatchMatch finds its patches there and the
+    smooth fill its colours, at a fraction of the cost of the whole photo when the hole is
+    small. (Widened by twice its side, boxes of a quarter of the side in full-size held-out
+    photos filled worse: SSIM 0.9112 and perceptual distance 0.1173 against 0.9133 and
+    0.1136, experiments/completion_full_size.py.)"""
     hole = (mask > 0.5).flatten(0, -3).any(0)
     rows, cols = hole.any(1).nonzero()[:, 0], hole.any(0).nonzero()[:, 0]
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
