@@ -74,21 +74,25 @@ def half_thickness(mask: Tensor) -> Tensor:
     return count.to(mask.device)
 
 
-def rings(mask: Tensor) -> Tensor:
+def rings(mask: Tensor, thickness: Tensor | None = None) -> Tensor:
     """Per image, the known pixels within half the hole's half thickness of it, at least 4
     pixels: a frame as wide as a quarter of a rectangle's shorter side, or a quarter of a
     brush stroke's width on each side. (A width from the hole's area would hide a band
-    wider than the stroke itself around each stroke.)"""
-    widths = half_thickness(mask).div(2).round().clamp(min=4).int().tolist()
+    wider than the stroke itself around each stroke.) ``thickness``: :func:`half_thickness`
+    of ``mask`` when the caller has it already."""
+    thickness = half_thickness(mask) if thickness is None else thickness
+    widths = thickness.div(2).round().clamp(min=4).int().tolist()
     return torch.cat([ring(m[None], w) for m, w in zip(mask, widths)])
 
 
-def ring_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[float], Tensor]:
+def ring_scorer(
+    model: nn.Module, x: Tensor, mask: Tensor, thickness: Tensor | None = None
+) -> Callable[[float], Tensor]:
     """``alpha -> `` per image, the mean colour error on a ring of known pixels hidden with the
     hole: 0 is a fill that restores them exactly. The ring is found once for every alpha. An
-    image whose ring would hide every pixel scores 0."""
+    image whose ring would hide every pixel scores 0. ``thickness`` as for :func:`rings`."""
     mask = mask.float()
-    around = rings(mask)
+    around = rings(mask, thickness)
     nothing_left = (mask + around).flatten(1).min(1).values.view(-1, 1, 1, 1) > 0.5
     around = torch.where(nothing_left, torch.zeros_like(around), around)  # no ring for that image
     hidden = (mask + around).to(x.dtype)
@@ -113,21 +117,18 @@ def detail_in(image: Tensor, region: Tensor) -> Tensor:
     return ((gx + gy) * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
 
 
-def detail_ratio(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
-    """Per image, the fine detail in the hole over that in the ring of known pixels around
-    it: below 1, the fill is smoother than its surroundings.
-
-    ``width`` defaults to that of :func:`rings`.
-    """
+def detail_ratio(completed: Tensor, mask: Tensor, around: Tensor | None = None) -> Tensor:
+    """Per image, the fine detail in the hole over that in the known pixels ``around`` it
+    (default: :func:`rings`): below 1, the fill is smoother than its surroundings."""
     mask = mask.float()
-    around = rings(mask) if width is None else ring(mask, width)
+    around = rings(mask) if around is None else around
     eps = 1e-4
     return (detail_in(completed, mask) + eps) / (detail_in(completed, around) + eps)
 
 
-def detail_gap(completed: Tensor, mask: Tensor, width: int | None = None) -> Tensor:
+def detail_gap(completed: Tensor, mask: Tensor) -> Tensor:
     """Per image, |log :func:`detail_ratio`|: 0 is a perfect match."""
-    return detail_ratio(completed, mask, width).log().abs()
+    return detail_ratio(completed, mask).log().abs()
 
 
 def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[float], Tensor]:
@@ -135,15 +136,19 @@ def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[f
     thickest part :data:`WIDE_HOLE` pixels across or more) whose fill has less than
     :data:`DETAIL_FLOOR` of the detail around it scores above every fill that has enough
     (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch,
-    whatever it does to PSNR. If no alpha gives enough detail, the most detailed one wins."""
-    ring_error_at = ring_scorer(model, x, mask)
-    wide = (2 * half_thickness(mask.float()) >= WIDE_HOLE).to(x.device)
+    whatever it does to PSNR. If no alpha gives enough detail, the most detailed one wins.
+    The hole's thickness and the ring are measured once, not per alpha."""
+    mask = mask.float()
+    thickness = half_thickness(mask)
+    ring_error_at = ring_scorer(model, x, mask, thickness)
+    around = rings(mask, thickness)
+    wide = (2 * thickness >= WIDE_HOLE).to(x.device)
 
     def score_at(alpha: float) -> Tensor:
         error = ring_error_at(alpha)
         if not bool(wide.any()):  # thin holes keep ring's choice: no second fill
             return error
-        ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask).to(error.device)
+        ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask, around).to(error.device)
         too_smooth = wide & (ratio < DETAIL_FLOOR)
         return torch.where(too_smooth, 1 + DETAIL_FLOOR - ratio, error)
 
