@@ -40,6 +40,7 @@ from dynamicnet.inference.working_point import WIDE_HOLE, choose_alpha, detail_i
 from dynamicnet.losses.pixel import PerceptualDistance
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
+from dynamicnet.tasks.completion import model as completion_model
 from dynamicnet.tasks.completion.baselines import classical_fills
 from dynamicnet.tasks.completion.classical import patchmatch_fill
 from dynamicnet.tasks.completion.model import PREFILLS, at_working_scale, complete, compose, training_side
@@ -81,9 +82,16 @@ def main(argv=None) -> None:
     p.add_argument(
         "--wide-as-shown", action="store_true", help="--auto counts a hole's width in full-size pixels"
     )
+    p.add_argument(
+        "--surroundings",
+        type=int,
+        default=4,
+        help="full-size fills on the hole's box widened this many times its side",
+    )
     p.add_argument("--patch-size", type=int, default=3, help="PatchMatch's patch side in the full-size mix")
     args = p.parse_args(argv)
     model = dynamicnet.load(args.model).eval()
+    completion_model.SURROUNDINGS = args.surroundings
     if args.patch_size != 3:  # the model's own PatchMatch fills, at another patch size
         smooth, _ = PREFILLS["patchmatch"]
         PREFILLS["patchmatch"] = (smooth, partial(patchmatch_fill, patch_size=args.patch_size))

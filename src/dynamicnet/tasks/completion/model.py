@@ -29,6 +29,7 @@ TASK = "completion"
 ARCHITECTURE = "dilated-completion"
 _MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
 _EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(1) is infinite)
+SURROUNDINGS = 4  # full-size fills are made on the hole's box widened by this many times its side
 
 
 PREFILLS = {"smooth": (smooth_fill,), "patchmatch": (smooth_fill, patchmatch_fill)}
@@ -254,15 +255,15 @@ def auto_alpha(
 
 def _around_hole(mask: Tensor) -> tuple[slice, ...]:
     """The index of the box around the hole of one image's ``mask`` (1, H, W), widened on
-    each side by four times the box's longer side: PatchMatch finds its patches there and the
-    smooth fill its colours, at a fraction of the cost of the whole photo when the hole is
-    small. (Widened by twice its side, boxes of a quarter of the side in full-size held-out
-    photos filled worse: SSIM 0.9112 and perceptual distance 0.1173 against 0.9133 and
-    0.1136, experiments/completion_full_size.py.)"""
+    each side by :data:`SURROUNDINGS` times the box's longer side: PatchMatch finds its
+    patches there and the smooth fill its colours, at a fraction of the cost of the whole
+    photo when the hole is small. (Widened by twice its side, boxes of a quarter of the side
+    in full-size held-out photos filled worse: ``python experiments/completion_full_size.py
+    photo-fill --surroundings 2``, docs/results/completion.md.)"""
     hole = (mask > 0.5).flatten(0, -3).any(0)
     rows, cols = hole.any(1).nonzero()[:, 0], hole.any(0).nonzero()[:, 0]
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    margin = 4 * max(bottom - top, right - left)
+    margin = SURROUNDINGS * max(bottom - top, right - left)
     h, w = hole.shape
     return (
         *(slice(None),) * (mask.dim() - 2),

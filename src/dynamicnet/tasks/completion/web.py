@@ -65,6 +65,6 @@ def add_routes(app: FastAPI, server: ServerContext) -> None:
                 alpha = float(auto_alpha(model, image, hole)[0][0]) if request.auto else request.alpha
             except MaskError as err:
                 raise HTTPException(422, str(err)) from err
-            response = png(complete(model, image, hole, alpha)[0])  # at the training scale, pasted back
+            response = png(complete(model, image, hole, alpha)[0])
         response.headers["X-Alpha"] = f"{alpha:g}"
         return response
