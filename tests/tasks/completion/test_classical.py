@@ -62,6 +62,24 @@ def test_patchmatch_continues_a_texture_the_same_way_every_time():
     assert torch.equal(patchmatch_fill(x, mask), done)  # its random search is reseeded per image
 
 
+def test_where_patchmatch_finds_no_patch_the_smooth_fill_stands_in():
+    """A thin strip left known vanishes from PatchMatch's coarse levels, and it left half the
+    hole near-black; its fill is a mean of known pixels, so nothing darker may come out."""
+    torch.manual_seed(0)
+    x = 0.35 + 0.4 * torch.rand(1, 3, 32, 64)
+    mask = torch.ones(1, 1, 32, 64)
+    mask[..., -2:] = 0
+    done = patchmatch_fill(x, mask)
+    hole = mask.expand_as(x) > 0.5
+    assert done[hole].min() >= 0.35 - 1 / 255
+    assert torch.equal(done[~hole], x[~hole])
+    texture = _stripes()  # where PatchMatch works, nothing is replaced
+    assert (
+        patchmatch_fill(texture, centre_square(48, 48, 0.4)[None])
+        - smooth_fill(texture, centre_square(48, 48, 0.4)[None])
+    ).abs().max() > 0.5
+
+
 def test_a_fresh_patchmatch_network_starts_from_the_mean_of_both_fills():
     """Its per-pixel weights of the two fills start equal; training moves them."""
     torch.manual_seed(0)

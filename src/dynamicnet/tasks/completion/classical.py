@@ -86,4 +86,22 @@ def patchmatch_fill(x: Tensor, mask: Tensor, seed: int = 0, patch_size: int = 3)
         patchmatch.set_random_seed(seed)
         out.append(torch.from_numpy(patchmatch.inpaint(image, hole, patch_size=patch_size).copy()))
     filled = torch.stack(out).permute(0, 3, 1, 2).to(x.device, x.dtype) / 255
+    failed = _not_copied(filled, x, mask)
+    if bool(failed.any()):
+        filled = torch.where(failed, smooth_fill(x, mask), filled)
     return torch.where(mask > 0.5, filled, x)
+
+
+def _not_copied(filled: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+    """(N, 1, H, W): hole pixels that PatchMatch cannot have copied from known ones.
+
+    Its fill is a weighted mean of known pixels, so no channel can be darker than that
+    channel's darkest known pixel. Where its search found no known patch (a hole that leaves
+    only a thin strip known: the strip vanishes from the coarse levels of its pyramid) it
+    leaves its empty picture, near-black, which this catches (a photo whose known pixels
+    include black cannot be told apart).
+    """
+    hole = mask > 0.5
+    known = torch.where(hole, torch.full_like(x, float("inf")), x.float())
+    darkest = known.flatten(2).min(2).values[..., None, None]
+    return hole & (filled < darkest - 2.5 / 255).any(1, keepdim=True)
