@@ -174,5 +174,6 @@ def test_a_batch_fills_each_image_as_it_would_alone():
     for i in range(2):
         alone = complete(model, x[i : i + 1], mask[i : i + 1], alpha=0.5)
         assert (both[i : i + 1] - alone).abs().max() < 1e-5  # the network batched: rounding only
-    with pytest.raises(ValueError, match="side 0"):
-        complete(model, x, mask, side=0)
+    for side in (0, 7):  # a fill made smaller than the network's padding says nothing
+        with pytest.raises(ValueError, match=f"side {side}"):
+            complete(model, x, mask, side=side)

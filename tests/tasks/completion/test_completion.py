@@ -191,8 +191,9 @@ def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, ca
     assert main([*args, "--alpha", "1", "--work-side", "16", "--out", str(tmp_path / "small")]) == 0
     small = np.asarray(Image.open(tmp_path / "small" / "in_alpha=1.png"))
     assert np.array_equal(small[known], photo[known]) and not np.array_equal(small[~known], done[~known])
-    assert main([*args, "--work-side", "-3", "--out", str(out)]) == 2
-    assert "--work-side must be 0" in capsys.readouterr().err
+    for side in ("-3", "2"):
+        assert main([*args, "--work-side", side, "--out", str(out)]) == 2
+        assert "--work-side must be 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,9 @@ from .network import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_ch
 
 TASK = "completion"
 ARCHITECTURE = "dilated-completion"
-_MIN_SIDE = 8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution
+MIN_SIDE = (
+    8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution; a smaller working side is refused
+)
 _EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(1) is infinite)
 SURROUNDINGS = 4  # full-size fills are made on the hole's box widened by this many times its side
 
@@ -110,7 +112,7 @@ class CompletionModel(AppModel):
         across the hole, so they can be enlarged and applied to classical fills made at a
         finer scale (:func:`complete`)."""
         h, w = x.shape[-2:]
-        ph, pw = (max(_MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
+        ph, pw = (max(MIN_SIDE, -(-n // SCALE) * SCALE) - n for n in (h, w))
         starts = self._starts(x, mask)
         inside = torch.cat([*(starts or [(x * 2 - 1) * (1 - mask)]), mask], dim=1)
         if ph or pw:
@@ -230,8 +232,11 @@ def complete(
 def _working_side(model: CompletionModel, side: int | None) -> int | None:
     if side == -1:
         return training_side(model.config)
-    if side is not None and side < 1:
-        raise ValueError(f"side {side}: -1 (the training scale), None (full resolution) or a side in pixels")
+    if side is not None and side < MIN_SIDE:
+        raise ValueError(
+            f"side {side}: -1 (the training scale), None (full resolution) "
+            f"or a side of {MIN_SIDE} pixels or more"
+        )
     return side
 
 

@@ -67,7 +67,7 @@ def run(args) -> int:
     from ....data.sheet import contact_sheet
     from ....devices import resolve_device
     from ....inference.working_point import DEFAULT_GRID
-    from ..model import auto_alpha, complete
+    from ..model import MIN_SIDE, auto_alpha, complete
 
     device = resolve_device(args.device)
     model = load_for(args.model, device, TASK, build, "a completion model")
@@ -75,8 +75,8 @@ def run(args) -> int:
     h, w = image.shape[-2:]
     mask = parse_box(args.box, h, w) if args.box else read_mask(args.mask, h, w)
     x, m = image[None].to(device), mask[None].to(device)
-    if args.work_side is not None and args.work_side < 0:
-        raise CommandError("--work-side must be 0 (full resolution) or a side in pixels")
+    if args.work_side is not None and (args.work_side < 0 or 0 < args.work_side < MIN_SIDE):
+        raise CommandError(f"--work-side must be 0 (full resolution) or a side of {MIN_SIDE} pixels or more")
     side = -1 if args.work_side is None else (args.work_side or None)
     if args.auto:
         chosen, gaps = auto_alpha(model, x, m, side, criterion=args.criterion)
