@@ -11,9 +11,10 @@ Four criteria:
   mean colour step between each hole pixel on the edge and its known neighbours; the alpha
   with the smallest step is the working point. Good on brush strokes; on rectangles it
   favours smooth fills where the photo is textured.
-- ``ring-detail`` (the default): ``ring``, but a fill of a wide hole must have a good share
-  of the fine detail around it (a smooth patch 32 pixels across shows as a patch in rock or
-  foliage); when none has, the most detailed wins. It gives up a little PSNR and SSIM.
+- ``ring-detail`` (the default): ``ring``, but a fill of a wide hole in texture must have a
+  good share of the fine detail around it (a smooth patch 32 pixels across shows as a patch
+  in rock or foliage, not in sky or skin); when none has, the most detailed wins. It gives up
+  a little PSNR and SSIM.
 - ``detail``: a good fill has as much fine detail (mean luminance gradient) as a ring of
   known pixels around the hole. On our photo models every fill stays far smoother than
   its surroundings, so this one degenerates to "the most detailed alpha".
@@ -32,10 +33,14 @@ from torch import Tensor, nn
 LUMA = (0.299, 0.587, 0.114)
 DEFAULT_GRID = tuple(i / 10 for i in range(11))
 DEFAULT_CRITERION = "ring-detail"  # what --auto and the demo use (docs/results/completion.md)
-# ring-detail: a hole this many pixels across or more (at the working scale) needs a fill with
-# at least this share of the detail around it
+# ring-detail: a hole this many pixels across or more (at the working scale), in surroundings
+# with at least TEXTURE_GATE of fine detail (mean luminance gradient), needs a fill with at
+# least DETAIL_FLOOR of the detail around it. The gate was chosen on crops of the training
+# photos (experiments/completion_criterion_tuning.py), the width and the floor on held-out ones.
 WIDE_HOLE = 32
 DETAIL_FLOOR = 0.7
+TEXTURE_GATE = 0.05
+SETTINGS = {"wide_hole": WIDE_HOLE, "detail_floor": DETAIL_FLOOR, "texture_gate": TEXTURE_GATE}
 
 
 def _luma_gradient(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -133,23 +138,26 @@ def detail_gap(completed: Tensor, mask: Tensor) -> Tensor:
 
 def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[float], Tensor]:
     """``alpha ->`` per image, :func:`ring_scorer`'s error, except that a wide hole (its
-    thickest part :data:`WIDE_HOLE` pixels across or more) whose fill has less than
+    thickest part :data:`WIDE_HOLE` pixels across or more) in texture (the known ring around
+    it has :data:`TEXTURE_GATE` of fine detail or more) whose fill has less than
     :data:`DETAIL_FLOOR` of the detail around it scores above every fill that has enough
-    (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch,
-    whatever it does to PSNR. If no alpha gives enough detail, the most detailed one wins.
-    The hole's thickness and the ring are measured once, not per alpha."""
+    (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch
+    in texture, whatever it does to PSNR. In smooth surroundings it does not, and the ring's
+    choice stands. If no alpha gives enough detail, the most detailed one wins. The hole's
+    thickness and the ring are measured once, not per alpha."""
     mask = mask.float()
     thickness = half_thickness(mask)
     ring_error_at = ring_scorer(model, x, mask, thickness)
     around = rings(mask, thickness)
-    wide = (2 * thickness >= WIDE_HOLE).to(x.device)
+    held = (2 * thickness >= WIDE_HOLE) & (detail_in(x, around) >= TEXTURE_GATE)  # wide, in texture
+    held = held.to(x.device)
 
     def score_at(alpha: float) -> Tensor:
         error = ring_error_at(alpha)
-        if not bool(wide.any()):  # thin holes keep ring's choice: no second fill
+        if not bool(held.any()):  # the others keep ring's choice: no second fill
             return error
         ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask, around).to(error.device)
-        too_smooth = wide & (ratio < DETAIL_FLOOR)
+        too_smooth = held & (ratio < DETAIL_FLOOR)
         return torch.where(too_smooth, 1 + DETAIL_FLOOR - ratio, error)
 
     return score_at

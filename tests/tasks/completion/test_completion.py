@@ -341,29 +341,42 @@ def test_the_ring_criterion_picks_the_alpha_that_restores_known_pixels():
     assert float(ring_error(Oracle(), photo, whole, 0.0)) == 0.0
 
 
-def test_ring_detail_refuses_a_smooth_fill_of_a_wide_hole_but_not_of_a_thin_one():
+def test_ring_detail_refuses_a_smooth_fill_of_a_wide_hole_in_texture_only():
     """Alpha 0 fills with the flat mean (best on the hidden ring), alpha 1 with texture of the
     surroundings' strength (worse there): ring takes the flat fill everywhere; ring-detail
-    takes the textured one for a hole 32 px across, where a flat patch shows, and not for a
-    thin stroke."""
-    from dynamicnet.inference.working_point import DETAIL_FLOOR, choose_alpha, detail_ratio
+    takes the textured one for a hole 32 px across in texture, where a flat patch shows, and
+    not for a thin stroke, nor in surroundings too calm for a flat patch to show."""
+    from dynamicnet.inference.working_point import (
+        DETAIL_FLOOR,
+        TEXTURE_GATE,
+        choose_alpha,
+        detail_in,
+        detail_ratio,
+        rings,
+    )
 
     noise = torch.Generator().manual_seed(0)
-    photo = (0.5 + 0.1 * torch.randn(1, 3, 96, 96, generator=noise)).clamp(0, 1)
-    other = (0.5 + 0.1 * torch.randn(1, 3, 96, 96, generator=noise)).clamp(0, 1)
 
-    class TwoFills(torch.nn.Module):
-        def forward(self, x, alpha=0.0, mask=None):
-            fill = other if alpha == 1.0 else torch.full_like(x, 0.5)
-            return torch.where(mask > 0.5, fill, x)
+    def two_fills(strength: float):
+        photo = (0.5 + strength * torch.randn(1, 3, 96, 96, generator=noise)).clamp(0, 1)
+        other = (0.5 + strength * torch.randn(1, 3, 96, 96, generator=noise)).clamp(0, 1)
+
+        class TwoFills(torch.nn.Module):
+            def forward(self, x, alpha=0.0, mask=None):
+                fill = other if alpha == 1.0 else torch.full_like(x, 0.5)
+                return torch.where(mask > 0.5, fill, x)
+
+        return photo, TwoFills()
 
     wide, thin = torch.zeros(1, 1, 96, 96), torch.zeros(1, 1, 96, 96)
     wide[..., 30:66, 30:66] = 1  # 36 px across
     thin[..., 44:52, 8:88] = 1  # 8 px across
-    model = TwoFills()
-    assert float(detail_ratio(model(photo, 0.0, wide), wide)) < DETAIL_FLOOR
-    assert float(detail_ratio(model(photo, 1.0, wide), wide)) > DETAIL_FLOOR
-    for mask, expected in ((wide, 1.0), (thin, 0.0)):
+    textured, calm = two_fills(0.1), two_fills(0.01)
+    for photo, model in (textured, calm):
+        assert float(detail_ratio(model(photo, 0.0, wide), wide)) < DETAIL_FLOOR
+        assert float(detail_ratio(model(photo, 1.0, wide), wide)) > DETAIL_FLOOR
+    assert float(detail_in(calm[0], rings(wide))) < TEXTURE_GATE < float(detail_in(textured[0], rings(wide)))
+    for (photo, model), mask, expected in ((textured, wide, 1.0), (textured, thin, 0.0), (calm, wide, 0.0)):
         assert float(choose_alpha(model, photo, mask, grid=(0.0, 1.0), criterion="ring")[0][0]) == 0.0
         chosen, _ = choose_alpha(model, photo, mask, grid=(0.0, 1.0), criterion="ring-detail")
         assert float(chosen[0]) == expected
