@@ -25,9 +25,28 @@ def test_the_smooth_fill_keeps_known_pixels_and_continues_a_ramp():
     done = smooth_fill(x, mask)
     assert torch.equal(done[mask.expand_as(x) < 0.5], x[mask.expand_as(x) < 0.5])
     hole = mask.expand_as(x) > 0.5
-    assert (done - x)[hole].abs().max() < 0.02  # a blurred or flat fill would be off by 0.1 or more
+    assert (done - x)[
+        hole
+    ].abs().max() < 1e-3  # converged: stopped early it was off by 0.01, a flat fill by 0.1
     flat = torch.full_like(x, 0.3)
     assert torch.allclose(smooth_fill(flat, mask), flat, atol=1e-6)
+
+
+def test_the_smooth_fill_is_the_harmonic_fill():
+    """Each missing pixel the mean of its four neighbours, solved here by plain relaxation
+    run to the end: the fill's coarse-to-fine solve gets there (24 plain steps per level
+    were 0.05 off on this noise, and 0.4 dB short on held-out photos' holes)."""
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 32)
+    mask = centre_square(32, 32, 0.5)[None]
+    harmonic = torch.where(mask > 0.5, 0.5, x)
+    for _ in range(20000):
+        edged = torch.nn.functional.pad(harmonic, (1, 1, 1, 1), mode="replicate")
+        around = (
+            edged[..., :-2, 1:-1] + edged[..., 2:, 1:-1] + edged[..., 1:-1, :-2] + edged[..., 1:-1, 2:]
+        ) / 4
+        harmonic = torch.where(mask > 0.5, around, x)
+    assert (smooth_fill(x, mask) - harmonic).abs().max() < 0.02
 
 
 def test_a_fresh_prefilled_network_is_close_to_the_smooth_fill():

@@ -25,7 +25,8 @@ class CompleteRequest(BaseModel):
     auto: bool = Field(
         False,
         description="choose alpha for this image (the one that best restores known pixels hidden "
-        "around the hole, among fills of a wide hole with enough of the detail around it); ignores alpha",
+        "around the hole, among fills of a wide hole in texture with enough of the detail around it); "
+        "ignores alpha",
     )
     max_side: int | None = Field(
         None, ge=8, le=8192, description="shrink first (completion works best small)"
@@ -39,8 +40,8 @@ def explain(meta: dict) -> str:
     return (
         f"Paint a hole with the brush: alpha 0 fills it as trained for '{main}', alpha 1 for "
         f"'{target}'; 'auto' hides a ring of known pixels around the hole too and picks the alpha "
-        "that restores them best, among fills of a wide hole with enough of the detail around it "
-        "not to show as a smooth patch."
+        "that restores them best, among fills of a wide hole in texture with enough of the detail "
+        "around it not to show as a smooth patch."
     )
 
 
