@@ -27,9 +27,8 @@ from .network import COMPLETION_INSERTION_POINTS, SCALE, CompletionNet, block_ch
 
 TASK = "completion"
 ARCHITECTURE = "dilated-completion"
-MIN_SIDE = (
-    8  # the blocks' reflection padding needs 2 pixels at 1/4 resolution; a smaller working side is refused
-)
+# the blocks' reflection padding needs 2 pixels at 1/4 resolution; a smaller working side is refused
+MIN_SIDE = 8
 _EDGE = 0.999  # the prefill's values at most this far into tanh's range (atanh(1) is infinite)
 SURROUNDINGS = 4  # full-size fills are made on the hole's box widened by this many times its side
 

@@ -43,8 +43,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
         f"around the hole; ring-detail does too, among fills of a hole {WIDE_HOLE} px across or more in "
         f"texture that keep {DETAIL_FLOOR * 100:g} %% of the detail around it (a smooth patch that wide "
-        "shows there); seam "
-        "continues the colours across its edge; detail matches the detail around it",
+        "shows there); seam continues the colours across its edge; detail matches the detail around it",
     )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
