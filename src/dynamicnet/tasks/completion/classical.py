@@ -33,8 +33,7 @@ def smooth_fill(x: Tensor, mask: Tensor, iterations: int = 48, over_relaxation: 
     and to its neighbours' mean by the rest. The fill is then converged: with 24 plain
     (Jacobi) steps per level it was not, and stopping early cost 0.4 dB PSNR and 0.002 SSIM
     on the completion study's held-out rectangles (docs/results/completion.md).
-    Cost: about 2.7 x ``iterations`` cheap passes over the image (about 0.7 s per megapixel on a
-    2-core CPU).
+    Cost: about 2.7 x ``iterations`` cheap passes over the image.
     """
     known = 1.0 - mask.to(x.dtype)
     levels = [(x * known, known)]
