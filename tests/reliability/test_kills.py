@@ -20,7 +20,7 @@ from dynamicnet.training.trainer import train
 
 # Every other kill lands inside a checkpoint write, the others at a random moment; the style
 # run (one process start per kill dominates the time) takes the most.
-KILLS = {"style": 8, "completion": 4, "gan": 4}
+KILLS = {"style": 6, "completion": 4, "gan": 4}
 
 
 def _progress(ckpt: Path) -> tuple[int, int]:
