@@ -259,7 +259,7 @@ class CompletionStudy:
 
     def _score(self, model, dynamic: Path, fixed: dict, x: Tensor, masks: Tensor, distance, record) -> dict:
         """Per-image metrics for every knob position and fixed network, plus the auto criterion."""
-        from ...inference.working_point import CRITERIA, MODEL_CRITERIA, SETTINGS
+        from ...inference.working_point import CRITERIA, MODEL_CRITERIA, criterion_settings
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
@@ -271,7 +271,8 @@ class CompletionStudy:
             key = digest(context, method, knob, file_digest(path))
             # the blind choices are made among the Dynamic-Net's alphas: the costly one only there
             model_criteria = MODEL_CRITERIA if method == "dynamic-net" else {}
-            stale = key in cache and cache[key].get("criterion settings") != SETTINGS
+            settings = criterion_settings()
+            stale = key in cache and cache[key].get("criterion settings") != settings
             if stale or key not in cache or any(c not in cache[key] for c in (*CRITERIA, *model_criteria)):
                 begun = time.perf_counter()
                 net = model if method == "dynamic-net" else load_model(path).eval()
@@ -294,7 +295,7 @@ class CompletionStudy:
                     "ssim": [ssim(a, b) for a, b in zip(done, x)],
                     "perceptual": perceptual.tolist(),
                     **blind,
-                    "criterion settings": SETTINGS,  # scores made under other settings are made again
+                    "criterion settings": settings,  # scores made under other settings are made again
                     "seconds": time.perf_counter() - begun,  # a rerun reports it, not 0
                 }
                 atomic_write(cache_path, lambda p: Path(p).write_text(json.dumps(cache)))
