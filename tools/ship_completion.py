@@ -4,7 +4,8 @@
         --description "Fill a hole in a photo; alpha from smooth (0) to textured (1)"
 
 Writes ``src/dynamicnet/models/NAME.safetensors``, ``docs/models/NAME.md`` and
-``docs/models/NAME.jpg`` (held-out photos at the training scale, a hole each, across alpha).
+``docs/models/NAME.jpg`` (held-out photos at the training scale, a hole each, across alpha;
+``tools/completion_picture.py NAME`` redraws it alone).
 With ``--study`` (the output of ``dynamicnet evaluate completion``) the card carries its table.
 """
 
@@ -63,6 +64,25 @@ def training_scale(recipe, file: str) -> torch.Tensor:
 
 
 @torch.no_grad()
+def draw_across_alpha(model, recipe, name: str) -> Path:
+    """docs/models/NAME.jpg: the first five held-out photos at the training scale, a centred
+    hole each, at :data:`ALPHAS`."""
+    d = recipe.data["data"]
+    rows = []
+    for file in d.get("holdout", [])[:5]:
+        photo = training_scale(recipe, file)
+        mask = centre_square(*photo.shape[-2:], fraction=d["hole"] / 2)
+        outs = [model(photo[None], alpha=a, mask=mask)[0] for a in ALPHAS]
+        shown = torch.where(mask > 0.5, torch.full_like(photo, 0.5), photo)
+        rows.append([tensor_to_pil(t) for t in (shown, *outs, photo)])
+    labels = ["input", *[f"alpha={a:g}" for a in ALPHAS], "original"]
+    path = ROOT / "docs" / "models" / f"{name}.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    contact_sheet(rows, labels, cell=192).convert("RGB").save(path, quality=88, optimize=True)
+    return path
+
+
+@torch.no_grad()
 def knob_steps(model, photos: list[torch.Tensor], exponents: list[float]) -> dict[float, float]:
     """For each exponent, how uneven the knob is: the largest over the smallest of the eight
     steps (alpha 0, 1/8, ..., 1), each the mean change of a centred hole over ``photos``."""
@@ -93,18 +113,8 @@ def main(argv=None) -> None:
             f"a^{exponent:g}, the exponent whose eight knob steps change the hole most evenly (largest "
             f"step {ratios[exponent]:.2f}x the smallest; {ratios[1.0]:.2f}x uncalibrated)"
         )
-    rows = []
-    for file in d.get("holdout", [])[:5]:
-        photo = training_scale(recipe, file)
-        mask = centre_square(*photo.shape[-2:], fraction=d["hole"] / 2)
-        with torch.no_grad():
-            outs = [model(photo[None], alpha=a, mask=mask)[0] for a in ALPHAS]
-        shown = torch.where(mask > 0.5, torch.full_like(photo, 0.5), photo)
-        rows.append([tensor_to_pil(t) for t in (shown, *outs, photo)])
-    labels = ["input", *[f"alpha={a:g}" for a in ALPHAS], "original"]
-    docs = ROOT / "docs" / "models"
-    docs.mkdir(parents=True, exist_ok=True)
-    contact_sheet(rows, labels, cell=192).convert("RGB").save(docs / f"{name}.jpg", quality=88, optimize=True)
+    picture = draw_across_alpha(model, recipe, name)
+    docs = picture.parent
 
     prefill = f"; it starts from the classical {meta['prefill']} fill" if meta.get("prefill") else ""
     lines = [
@@ -158,7 +168,7 @@ def main(argv=None) -> None:
                 markdown_table(row),
             ]
     (docs / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"shipped {shipped}\nwrote {docs / (name + '.md')} and {docs / (name + '.jpg')}")
+    print(f"shipped {shipped}\nwrote {docs / (name + '.md')} and {picture}")
 
 
 if __name__ == "__main__":
