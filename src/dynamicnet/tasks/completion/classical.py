@@ -43,22 +43,24 @@ def smooth_fill(x: Tensor, mask: Tensor, iterations: int = 48, over_relaxation: 
     value, share = levels[-1]
     seen = share.flatten(1).sum(1).clamp_min(1e-8).view(-1, 1, 1, 1)
     fill = (value.flatten(2).sum(2) / seen.flatten(1)).view(*value.shape[:2], 1, 1).expand_as(value)
-    for value, share in reversed(levels):
-        pinned, free = value, 1 - share  # value is colour x share
+    for value, share in reversed(levels):  # value is the known colour times its share
         fill = F.interpolate(fill, size=value.shape[-2:], mode="bilinear", align_corners=False)
         h, w = fill.shape[-2:]
         red = (torch.arange(h).view(-1, 1) + torch.arange(w).view(1, -1)) % 2 == 0
-        steps = [over_relaxation * half.to(x) for half in (red, ~red)]
+        sweeps = []  # per half: fill <- keep * fill + pull + spread * (sum of the 4 neighbours)
+        for half in (red, ~red):
+            step = over_relaxation * half.to(x)
+            sweeps.append((1 - step, step * value, step * (1 - share) / 4))
         for _ in range(iterations):
-            for step in steps:
+            for keep, pull, spread in sweeps:
                 edged = F.pad(fill, (1, 1, 1, 1), mode="replicate")
                 around = (
                     edged[..., :-2, 1:-1]
                     + edged[..., 2:, 1:-1]
                     + edged[..., 1:-1, :-2]
                     + edged[..., 1:-1, 2:]
-                ) / 4
-                fill = fill + step * (pinned + free * around - fill)
+                )
+                fill = torch.addcmul(torch.addcmul(pull, spread, around), keep, fill)
     return torch.where(mask > 0.5, fill, x)
 
 
