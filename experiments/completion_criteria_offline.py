@@ -19,9 +19,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dynamicnet.evaluation.runs import digest, file_digest, tensor_digest
-from dynamicnet.inference.working_point import WIDE_HOLE, detail_in, half_thickness, rings
+from dynamicnet.inference.working_point import WIDE_HOLE, detail_in, half_thickness, ring_detail_score, rings
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.study import CompletionStudy
@@ -68,11 +69,10 @@ def choices(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             textured, last, picks["ring"]
         )
     for floor in (0.6, 0.7, 0.8):
-        enough = (ratio >= floor) | ~s["wide"][None]
-        best = np.where(enough, ring, np.inf).argmin(0)
-        picks[f"ring, detail floor {floor:.0%} on wide holes"] = np.where(
-            enough.any(0), best, ratio.argmax(0)
+        score = ring_detail_score(
+            torch.from_numpy(ring), torch.from_numpy(ratio), torch.from_numpy(s["wide"])[None], floor
         )
+        picks[f"ring, detail floor {floor:.0%} on wide holes"] = score.argmin(0).numpy()
     return picks
 
 

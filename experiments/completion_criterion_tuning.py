@@ -39,6 +39,7 @@ from dynamicnet.inference.working_point import (
     detail_in,
     detail_ratio,
     half_thickness,
+    ring_detail_score,
     ring_scorer,
     rings,
 )
@@ -114,11 +115,10 @@ def records(model_name: str, recipe, photos: Path, perceptual: str) -> dict:
 def picks(kind: dict, gate: float, floor: float) -> np.ndarray:
     """ring-detail's knob index per image, with the floor applied to wide holes whose ring
     has at least ``gate`` of detail."""
-    ring = np.array([r["ring"] for r in kind["per_alpha"]])
-    ratio = np.array([r["ratio"] for r in kind["per_alpha"]])
-    held = np.array(kind["wide"]) & (np.array(kind["texture"]) >= gate)
-    score = np.where(held[None] & (ratio < floor), 1 + floor - ratio, ring)
-    return score.argmin(0)
+    ring = torch.tensor([r["ring"] for r in kind["per_alpha"]])
+    ratio = torch.tensor([r["ratio"] for r in kind["per_alpha"]])
+    held = torch.tensor(kind["wide"]) & (torch.tensor(kind["texture"]) >= gate)
+    return ring_detail_score(ring, ratio, held[None], floor).argmin(0).numpy()
 
 
 def main(argv=None) -> None:

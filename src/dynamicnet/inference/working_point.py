@@ -162,10 +162,17 @@ def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[f
         if not bool(held.any()):  # the others keep ring's choice: no second fill
             return error
         ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask, around).to(error.device)
-        too_smooth = held & (ratio < DETAIL_FLOOR)
-        return torch.where(too_smooth, 1 + DETAIL_FLOOR - ratio, error)
+        return ring_detail_score(error, ratio, held)
 
     return score_at
+
+
+def ring_detail_score(error: Tensor, ratio: Tensor, held: Tensor, floor: float = DETAIL_FLOOR) -> Tensor:
+    """:func:`ring_detail_scorer`'s rule on scores already made (experiments sweep ``floor``
+    offline with it): ``error`` (the ring's, below 1) where a fill keeps ``floor`` of the
+    detail around its hole (``ratio``) or its hole is not ``held`` to it, else 1 + the
+    shortfall."""
+    return torch.where(held & (ratio < floor), 1 + floor - ratio, error)
 
 
 def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:
