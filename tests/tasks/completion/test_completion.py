@@ -230,10 +230,9 @@ def test_complete_refuses_other_tasks(tiny_model_file, tmp_path, capsys):
 
 
 # --- evaluation ----------------------------------------------------------------------------
-def test_quick_completion_study_end_to_end(tmp_path, photos, capsys, completion_recipe):
-    import json
-
+def test_quick_completion_study_end_to_end(tmp_path, photos, capsys, completion_recipe, monkeypatch):
     from dynamicnet.cli.main import main
+    from dynamicnet.tasks.completion import study
 
     recipe = completion_recipe(tmp_path, photos)
     held_out = tmp_path / "held-out"
@@ -266,8 +265,15 @@ def test_quick_completion_study_end_to_end(tmp_path, photos, capsys, completion_
         for name in (f"metrics-{kind}.png", f"pictures-{kind}.jpg"):
             assert (out / name).stat().st_size > 0
     assert "OpenCV Telea" in (out / "report.md").read_text()
+    scored = set(json.loads((out / "scores.json").read_text()))
     assert main(args) == 0  # a rerun trains nothing and reuses every score
     assert "training" not in capsys.readouterr().out
+    assert set(json.loads((out / "scores.json").read_text())) == scored
+    # a changed fill (new code in the classical fills or the model) is scored again, not reused
+    monkeypatch.setattr(study, "fill_code", lambda: "other code")
+    assert main(args) == 0
+    rescored = set(json.loads((out / "scores.json").read_text()))
+    assert scored < rescored and len(rescored) == 2 * len(scored)
 
 
 def test_info_lists_the_objectives_terms(trained, capsys):

@@ -52,12 +52,23 @@ from ...losses.pixel import TERMS, PerceptualDistance, PixelObjective
 from ...perceptual import load_perceptual
 from ...training.recipe import Recipe
 from .. import load_model
+from . import baselines, classical
+from . import model as completion_model
 from .baselines import classical_fills
 
 plt = pyplot("the completion study")
 _metrics = require("skimage.metrics", "studies", "the completion study")
 
 METRICS = {"psnr": "higher", "ssim": "higher", "perceptual": "lower"}
+
+
+def fill_code() -> str:
+    """A hash of the code that makes every fill the study scores (the classical fills and the
+    network's use of them): cached scores are keyed by it, so a changed fill is scored again
+    instead of reported from a stale cache."""
+    return digest(*(file_digest(Path(m.__file__)) for m in (classical, baselines, completion_model)))
+
+
 DEFAULT_M = (0.0, 0.5, 1.0)
 DEFAULT_MASKS = ("box", "free")
 QUICK = {"crop": 32, "batch": 2, "steps": 3, "knob_points": 3, "images": 4, "m": (0.0, 1.0)}
@@ -235,7 +246,7 @@ class CompletionStudy:
         """Each classical fill's mean metrics and milliseconds per image on these holes."""
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), tensor_digest(x, masks))
+        context = digest(record.get("sha256"), tensor_digest(x, masks), fill_code())
         out = {}
         for name, fill in fills.items():
             key = digest(context, "baseline", name)
@@ -263,7 +274,7 @@ class CompletionStudy:
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), tensor_digest(x, masks))
+        context = digest(record.get("sha256"), tensor_digest(x, masks), fill_code())
         jobs = [("dynamic-net", a, dynamic) for a in self.knobs()]
         jobs += [("fixed", m, path) for m, path in fixed.items()]
         out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}
