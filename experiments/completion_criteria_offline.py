@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dynamicnet.evaluation.runs import digest, file_digest, tensor_digest
+from dynamicnet.evaluation.runs import digest, file_digest
 from dynamicnet.inference.working_point import WIDE_HOLE, detail_in, half_thickness, ring_detail_score, rings
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
-from dynamicnet.tasks.completion.study import CompletionStudy
+from dynamicnet.tasks.completion.study import CompletionStudy, score_context
 
 
 def per_image(study: CompletionStudy, perceptual: str) -> dict[str, dict[str, np.ndarray]]:
@@ -38,7 +38,7 @@ def per_image(study: CompletionStudy, perceptual: str) -> dict[str, dict[str, np
     out = {}
     for kind in study.mask_kinds:
         masks = study.holes(kind, len(names), int(x.shape[-1]))
-        context = digest(record.get("sha256"), tensor_digest(x, masks))  # as the study keys its scores
+        context = score_context(record, x, masks)
         entries = [cache[digest(context, "dynamic-net", a, file_digest(dynamic))] for a in study.knobs()]
         scores = ("psnr", "ssim", "perceptual", "ring", "ring-detail", "detail")
         out[kind] = {m: np.array([e[m] for e in entries]) for m in scores}

@@ -12,8 +12,8 @@ recipe's photos less its holdout), with holes drawn from a generator of their ow
 study's), and the classical fills on the same holes; then, for each gate and floor, the mean
 PSNR, SSIM and perceptual distance at the alphas ``ring-detail`` would choose. The held-out
 crops are never read: the study (``dynamicnet evaluate completion``) measures the setting
-chosen here. Per-image scores are kept in ``--out`` (``records.json``), so a rerun only
-prints.
+chosen here. Per-image scores are kept in ``--out`` (``records-KEY.json``, KEY from the
+model file, the perceptual weights and the fill code), so a rerun only prints.
 
 The gate shipped (``TEXTURE_GATE`` in ``dynamicnet.inference.working_point``) is the one this
 prints as chosen: at the shipped floor, the highest gate whose SSIM and perceptual distance
@@ -33,6 +33,7 @@ import dynamicnet
 from dynamicnet.data.folder import list_images
 from dynamicnet.data.images import read_image, resize_shorter, tensor_to_pil
 from dynamicnet.data.masks import MASK_KINDS, draw_mask
+from dynamicnet.evaluation.runs import digest, file_digest
 from dynamicnet.inference.working_point import (
     DETAIL_FLOOR,
     WIDE_HOLE,
@@ -44,10 +45,11 @@ from dynamicnet.inference.working_point import (
     rings,
 )
 from dynamicnet.losses.pixel import PerceptualDistance
+from dynamicnet.models import resolve_model
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
-from dynamicnet.tasks.completion.study import psnr, ssim
+from dynamicnet.tasks.completion.study import fill_code, psnr, ssim
 
 KNOBS = [i / 10 for i in range(11)]
 GATES = (0.0, 0.03, 0.05, 0.07, 0.09, 0.11)
@@ -129,7 +131,8 @@ def main(argv=None) -> None:
     p.add_argument("--out", default="runs/criterion-tuning")
     args = p.parse_args(argv)
     recipe = load_recipe(args.recipe)
-    path = Path(args.out) / "records.json"
+    key = digest(file_digest(resolve_model(args.model)), args.perceptual, fill_code())
+    path = Path(args.out) / f"records-{key}.json"  # another model or fill is scored again
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         photos = recipe.resolve(recipe.data["data"]["photos"])

@@ -69,6 +69,12 @@ def fill_code() -> str:
     return digest(*(file_digest(Path(m.__file__)) for m in (classical, baselines, completion_model)))
 
 
+def score_context(record: dict, x: Tensor, masks: Tensor) -> str:
+    """The part of every cached score's key that the images, holes, perceptual weights and
+    fill code make (offline experiments read the cache with it)."""
+    return digest(record.get("sha256"), tensor_digest(x, masks), fill_code())
+
+
 DEFAULT_M = (0.0, 0.5, 1.0)
 DEFAULT_MASKS = ("box", "free")
 QUICK = {"crop": 32, "batch": 2, "steps": 3, "knob_points": 3, "images": 4, "m": (0.0, 1.0)}
@@ -246,7 +252,7 @@ class CompletionStudy:
         """Each classical fill's mean metrics and milliseconds per image on these holes."""
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), tensor_digest(x, masks), fill_code())
+        context = score_context(record, x, masks)
         out = {}
         for name, fill in fills.items():
             key = digest(context, "baseline", name)
@@ -274,7 +280,7 @@ class CompletionStudy:
 
         cache_path = self.out / "scores.json"
         cache = read_json(cache_path) or {}
-        context = digest(record.get("sha256"), tensor_digest(x, masks), fill_code())
+        context = score_context(record, x, masks)
         jobs = [("dynamic-net", a, dynamic) for a in self.knobs()]
         jobs += [("fixed", m, path) for m, path in fixed.items()]
         out: dict[str, list[dict]] = {"dynamic-net": [], "fixed": []}
