@@ -11,7 +11,9 @@ are scored by PSNR, SSIM and a perceptual distance. For each metric the study co
 
 Each kind of hole (boxes, brush strokes) is scored and reported on its own, on the same crops.
 
-Fixed networks are trained once into ``OUT/cache`` (resumable) and scores are cached.
+Fixed networks are trained once into ``OUT/cache`` (resumable) and scores are cached in
+``OUT/scores.json``, keyed by the images, holes, perceptual weights, model file and the code
+of the fills (:func:`fill_code`): a rerun scores only what changed.
 """
 
 from __future__ import annotations
