@@ -91,7 +91,8 @@ def test_bad_images_fail_cleanly(capsys, model_file, photo, tmp_path, case):
         (["--alpha", "1,2"], "per-block values"),
         (["--alpha", "nope=1"], "unknown block 'nope'"),
         (["--alpha", "block0=1,2"], "all 'name=value'"),
-        (["--alpha", "nan"], "not a number"),
+        (["--alpha", "nan"], "not a finite number"),
+        (["--alpha", "inf"], "not a finite number"),
         (["--alpha", "1_0"], "not a number"),
         (["--alpha", "block1=0.7,block1=0.2"], "given twice"),
         (["--block-alpha", "block9=1"], "unknown block 'block9'"),
@@ -209,6 +210,7 @@ def test_negative_alphas_need_no_equals_sign(capsys, dual_file, photo, tmp_path)
         (["--device", "cuda:7"], "device"),
         (["--device", "toaster"], "unknown device"),
         (["--max-side", "0"], "--max-side must be positive"),
+        (["--out", ""], "--out is empty"),  # not the current folder
         (
             ["--nonsense"],
             "dynamicnet stylize: error: unrecognized arguments: --nonsense (see dynamicnet stylize --help)",

@@ -17,7 +17,8 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 def _number(text: str, spec: str) -> float:
     text = text.strip()
     if not _NUMBER.match(text):
-        raise AlphaError(f"bad alpha {spec!r}: {text!r} is not a number")
+        finite = "finite " if text.lower().lstrip("+-") in ("inf", "infinity", "nan") else ""
+        raise AlphaError(f"bad alpha {spec!r}: {text!r} is not a {finite}number")
     try:
         value = float(text)
     except ValueError:

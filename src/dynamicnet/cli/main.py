@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE
+    if getattr(args, "out", None) == "":  # '-o ""' would write into the current folder
+        print(f"dynamicnet {args.verb}: error: --out is empty: give an output path", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return args.run(args)
     except (CommandError, DynamicNetError) as err:

@@ -194,6 +194,10 @@ def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, ca
     for side in ("-3", "2"):
         assert main([*args, "--work-side", side, "--out", str(out)]) == 2
         assert "--work-side must be 0" in capsys.readouterr().err
+    assert main([*args, "--criterion", "ring", "--alpha", "0", "--out", str(out)]) == 2
+    assert "give --auto with it" in capsys.readouterr().err  # not a criterion silently unused
+    assert main([*args, "--alpha", "1", "1", "--out", str(tmp_path / "twice")]) == 0
+    assert capsys.readouterr().out.count("in_alpha=1.png") == 1  # each alpha once
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="image file")
     hole = p.add_mutually_exclusive_group(required=True)
     hole.add_argument("--box", metavar="X,Y,W,H", help="the hole as a rectangle in pixels (top-left x, y)")
-    hole.add_argument("--mask", metavar="PNG", help="the hole as an image of the same size: white = missing")
+    hole.add_argument(
+        "--mask", metavar="PNG",
+        help="the hole as an image of the same size: white = missing, black = known; on a mask with "
+        "transparency, painted (opaque) = missing, transparent = known",
+    )  # fmt: skip
     p.add_argument(
         "--model", "-m", required=True, help="completion model: a shipped name or a .safetensors file"
     )
@@ -36,10 +40,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     knob.add_argument(
         "--auto",
         action="store_true",
-        help="pick alpha for this image: the fill that best continues the pixels around the hole",
+        help="pick alpha for this image, judged without the original (see --criterion)",
     )
     p.add_argument(
-        "--criterion", choices=CRITERION_NAMES, default=DEFAULT_CRITERION,
+        "--criterion", choices=CRITERION_NAMES,
         help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
         f"around the hole; ring-detail does too, among fills of a hole {WIDE_HOLE} px across or more in "
         f"texture that keep {DETAIL_FLOOR * 100:g} %% of the detail around it (a smooth patch that wide "
@@ -59,6 +63,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args) -> int:
+    if args.criterion and not args.auto:
+        raise CommandError("--criterion says how --auto picks alpha: give --auto with it")
     import torch
 
     from ....cli.alpha_args import alpha_label
@@ -78,14 +84,18 @@ def run(args) -> int:
     if args.work_side is not None and (args.work_side < 0 or 0 < args.work_side < MIN_SIDE):
         raise CommandError(f"--work-side must be 0 (full resolution) or a side of {MIN_SIDE} pixels or more")
     side = -1 if args.work_side is None else (args.work_side or None)
+    criterion = args.criterion or DEFAULT_CRITERION
     if args.auto:
-        chosen, gaps = auto_alpha(model, x, m, side, criterion=args.criterion)
+        chosen, gaps = auto_alpha(model, x, m, side, criterion=criterion)
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
-        print(f"auto alpha {best:g} ({args.criterion} per alpha, lower is better: {listing})")
+        print(f"auto alpha {best:g} ({criterion} per alpha, lower is better: {listing})")
     else:
-        settings = alpha_settings(args, model)
+        labels = {}  # each alpha once: '-a 0.5 0.5' writes one file
+        for spec, alpha in alpha_settings(args, model):
+            labels.setdefault(alpha_label(spec), (spec, alpha))
+        settings = list(labels.values())
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
