@@ -21,6 +21,7 @@ from ship_model import (
     ship_parser,
     ship_run,
     training_lines,
+    tuning_blocks,
 )  # a sibling script: tools/ is on sys.path when run
 
 from dynamicnet.data.images import read_image, tensor_to_pil
@@ -124,9 +125,8 @@ def main(argv=None) -> None:
         "",
         f'- Load: `dynamicnet.load("{name}")`; `dynamicnet complete PHOTO --box X,Y,W,H --model {name} '
         "--alpha 0 0.5 1 --out DIR` (or `--auto`)",
-        f"- Completion network (encoder, dilated middle, decoder), width {meta['width']}; tuning blocks at "
-        + ", ".join(b["at"] for b in meta["blocks"].values())
-        + f"; alpha range {meta['alpha_range']}",
+        f"- Completion network (encoder, dilated middle, decoder), width {meta['width']}; "
+        f"{tuning_blocks(meta)}; alpha range {meta['alpha_range']}",
         *([calibration] if calibration else []),
         f"- File: `src/dynamicnet/models/{name}.safetensors` ({shipped.stat().st_size / 2**20:.1f} MB, fp16)",
         "",

@@ -91,6 +91,13 @@ def stage_seconds(run: Path) -> dict[str, float]:
     return {stage: statistics.median(t) for stage, t in times.items()}
 
 
+def tuning_blocks(meta: dict) -> str:
+    """The card's words for the tuning blocks: each block's name (what a per-block alpha,
+    ``-a block1=0.7``, takes) and where in the network it sits."""
+    places = ", ".join(f"{name} at {block['at']}" for name, block in meta["blocks"].items())
+    return f"tuning blocks {places} (one alpha each: `-a block1=0.7`)"
+
+
 def training_lines(run: Path, meta: dict, recipe, tool: str, machine: str) -> list[str]:
     """A pixel task's card lines on its training: objectives, steps, recipe and command, time."""
     stages = [("main", recipe.data["main"]), *((f"tune:{t['set']}", t) for t in recipe.data["tune"])]

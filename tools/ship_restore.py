@@ -22,6 +22,7 @@ from ship_model import (
     ship_parser,
     ship_run,
     training_lines,
+    tuning_blocks,
 )  # a sibling script: tools/ is on sys.path when run
 
 from dynamicnet.data.images import read_image, tensor_to_pil
@@ -77,9 +78,7 @@ def main(argv=None) -> None:
         f"- Undoes: {model.degradation.describe()}",
         f"- Residual network ({meta['depth']} residual blocks, width {meta['width']}) adding to "
         + ("the bicubic enlargement" if scale > 1 else "the input")
-        + "; tuning blocks at "
-        + ", ".join(b["at"] for b in meta["blocks"].values())
-        + f"; alpha range {meta['alpha_range']}",
+        + f"; {tuning_blocks(meta)}; alpha range {meta['alpha_range']}",
         f"- File: `src/dynamicnet/models/{name}.safetensors` ({shipped.stat().st_size / 2**20:.1f} MB, fp16)",
         "",
         "## Data and training",
