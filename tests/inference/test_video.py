@@ -67,7 +67,7 @@ def test_every_alpha_form_interpolates():
         (["1:0", "1s:1"], "same time"),
         (["0:0", "1:a=1"], "same form"),
         (["0:0,1", "1:0,1,1"], "same form"),
-        (["0:0", "1:nan"], "not a number"),
+        (["0:0", "1:nan"], "not a finite number"),
     ],
 )
 def test_bad_keyframes_are_refused(specs, match):
