@@ -84,9 +84,10 @@ def output_file(path: Path, option: str) -> None:
 
 
 def alpha_settings(args, model) -> list[tuple[str, object]]:
-    """``--alpha`` (and ``--block-alpha``) as (what the user wrote, the alpha), each checked
+    """``--alpha`` (and ``--block-alpha``) as (what the user wrote, the alpha), each once and checked
     against the model; values outside the trained range get a warning, not an error."""
-    settings = [(s.strip(), parse_alpha(s)) for s in (args.alpha or ["0", "0.5", "1"])]
+    given = dict.fromkeys(s.strip() for s in (args.alpha or ["0", "0.5", "1"]))  # '-a 1 1': one output
+    settings = [(spec, parse_alpha(spec)) for spec in given]
     for spec in (s.strip() for s in getattr(args, "block_alpha", [])):
         value = parse_alpha(spec)
         if isinstance(value, dict) and set(value) - set(model.block_names):

@@ -92,10 +92,7 @@ def run(args) -> int:
         listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
         print(f"auto alpha {best:g} ({criterion} per alpha, lower is better: {listing})")
     else:
-        labels = {}  # each alpha once: '-a 0.5 0.5' writes one file
-        for spec, alpha in alpha_settings(args, model):
-            labels.setdefault(alpha_label(spec), (spec, alpha))
-        settings = list(labels.values())
+        settings = alpha_settings(args, model)
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
