@@ -22,7 +22,14 @@ import numpy as np
 import torch
 
 from dynamicnet.evaluation.runs import digest, file_digest
-from dynamicnet.inference.working_point import WIDE_HOLE, detail_in, half_thickness, ring_detail_score, rings
+from dynamicnet.inference.working_point import (
+    TEXTURE_GATE,
+    WIDE_HOLE,
+    detail_in,
+    half_thickness,
+    ring_detail_score,
+    rings,
+)
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.study import CompletionStudy, score_context
@@ -68,11 +75,11 @@ def choices(s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         picks[f"alpha 1 where texture is in the top {1 - q:.0%}, else ring"] = np.where(
             textured, last, picks["ring"]
         )
-    for floor in (0.6, 0.7, 0.8):
-        score = ring_detail_score(
-            torch.from_numpy(ring), torch.from_numpy(ratio), torch.from_numpy(s["wide"])[None], floor
-        )
-        picks[f"ring, detail floor {floor:.0%} on wide holes"] = score.argmin(0).numpy()
+    for gate in sorted({0.0, TEXTURE_GATE}):
+        held = torch.from_numpy(s["wide"] & (s["texture"] >= gate))[None]
+        for floor in (0.6, 0.7, 0.8, 0.9, 1.0):
+            score = ring_detail_score(torch.from_numpy(ring), torch.from_numpy(ratio), held, floor)
+            picks[f"ring, detail floor {floor:.0%} on wide holes, gate {gate:.2f}"] = score.argmin(0).numpy()
     return picks
 
 

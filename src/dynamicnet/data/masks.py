@@ -89,6 +89,8 @@ def parse_box(text: str, h: int, w: int) -> Tensor:
         raise MaskError(f"--box {text!r}: width and height must be at least 1 pixel")
     if x < 0 or y < 0 or x + bw > w or y + bh > h:
         raise MaskError(f"--box {text!r}: the box leaves the {w}x{h} image")
+    if bw == w and bh == h:
+        raise MaskError(f"--box {text!r}: the box covers the whole {w}x{h} image: nothing to fill from")
     mask = torch.zeros(1, h, w)
     mask[:, y : y + bh, x : x + bw] = 1.0
     return check_mask(mask, h, w)

@@ -55,7 +55,8 @@ def test_box_and_mask_image_parsing(tmp_path):
     m = parse_box("2,1,3,4", h=8, w=10)
     assert m.sum() == 12 and m[0, 1:5, 2:5].all()
     for text, message in [("2,1,3", "four whole numbers"), ("a,b,c,d", "four whole numbers"),
-                          ("0,0,0,4", "at least 1 pixel"), ("8,0,3,3", "leaves the 10x8 image")]:  # fmt: skip
+                          ("0,0,0,4", "at least 1 pixel"), ("8,0,3,3", "leaves the 10x8 image"),
+                          ("0,0,10,8", "covers the whole 10x8 image")]:  # fmt: skip
         with pytest.raises(MaskError, match=message):
             parse_box(text, h=8, w=10)
     grey = np.zeros((8, 10), np.uint8)
@@ -203,7 +204,7 @@ def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, ca
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--box", "0,0,41,30"], "every pixel as missing"),
+        (["--box", "0,0,41,30"], "covers the whole 41x30 image"),
         (["--box", "30,0,20,5"], "leaves the 41x30 image"),
         (["--mask", "{small}"], "is 8x8 but the image is 41x30"),
         (["--mask", "{empty}"], "no pixel as missing"),
