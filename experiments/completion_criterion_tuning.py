@@ -1,4 +1,5 @@
-"""Settings of ``ring-detail`` chosen on crops of the training photos, not the held-out ones.
+"""The texture gate of ``ring-detail``, chosen on crops of the training photos (not the held-out
+ones), and what each detail floor costs there.
 
     python experiments/completion_criterion_tuning.py photo-fill --out runs/criterion-tuning
 
@@ -11,10 +12,11 @@ This scores every alpha of the model on one 128 px crop of each training photo (
 recipe's photos less its holdout), with holes drawn from a generator of their own (not the
 study's), and the classical fills on the same holes; then the mean PSNR, SSIM and perceptual
 distance of each classical fill, of alpha 0 and 1, of the best single alpha and of the
-per-image oracle, and for each gate and floor at the alphas ``ring-detail`` would choose. The held-out
-crops are never read: the study (``dynamicnet evaluate completion``) measures the setting
-chosen here. Per-image scores are kept in ``--out`` (``records-KEY.json``, KEY from the
-model file, the perceptual weights and the fill code), so a rerun only prints.
+per-image oracle (those two for each metric on its own), and for each gate and floor at the
+alphas ``ring-detail`` would choose. The held-out crops are never read: the study
+(``dynamicnet evaluate completion``) measures the setting chosen here. Per-image scores are
+kept in ``--out`` (``records-KEY.json``, KEY from the model file, the perceptual weights and
+the fill code), so a rerun only prints.
 
 The gate shipped (``TEXTURE_GATE`` in ``dynamicnet.inference.working_point``) is the one this
 prints as chosen: at the shipped floor, the highest gate whose SSIM and perceptual distance

@@ -11,10 +11,11 @@ Four criteria:
   mean colour step between each hole pixel on the edge and its known neighbours; the alpha
   with the smallest step is the working point. Good on brush strokes; on rectangles it
   favours smooth fills where the photo is textured.
-- ``ring-detail`` (the default): ``ring``, but a fill of a wide hole in texture must have a
-  good share of the fine detail around it (a smooth patch 32 pixels across shows as a patch
-  in rock or foliage, not in sky or skin); when none has, the most detailed wins. It gives up
-  a little PSNR and SSIM.
+- ``ring-detail`` (the default): ``ring``, but the fill of a wide hole (its thickest part
+  :data:`WIDE_HOLE` pixels across or more, at the scale the model fills it) in texture must
+  keep :data:`DETAIL_FLOOR` of the fine detail around it (a smooth patch that wide shows in
+  rock or foliage, not in sky or skin); when none does, the most detailed wins. It gives up a
+  little PSNR and SSIM.
 - ``detail``: a good fill has as much fine detail (mean luminance gradient) as a ring of
   known pixels around the hole. On our photo models every fill stays far smoother than
   its surroundings, so this one degenerates to "the most detailed alpha".
@@ -36,8 +37,9 @@ DEFAULT_CRITERION = "ring-detail"  # what --auto and the demo use (docs/results/
 # ring-detail: a hole this many pixels across or more (at the working scale), in surroundings
 # with at least TEXTURE_GATE of fine detail (mean luminance gradient), needs a fill with at
 # least DETAIL_FLOOR of the detail around it. The width and the floor were chosen on held-out
-# crops: the floor is the lowest that leaves no soft patch on the sheet of textured holes of a
-# quarter of the side (experiments/completion_quarter_holes.py; at 0.7 two of ten showed one).
+# crops: the floor is the lowest of 0.6, 0.7, 0.8, 0.9 and 1 that leaves no soft patch on the
+# sheet of textured holes of a quarter of the side (experiments/completion_quarter_holes.py; at
+# 0.7 two of the ten showed one).
 # The gate was chosen at that floor on crops of the training photos
 # (experiments/completion_criterion_tuning.py).
 WIDE_HOLE = 32

@@ -171,7 +171,8 @@ def test_training_resumes_exactly_and_the_block_changes_the_fill(
 
 
 # --- command line --------------------------------------------------------------------------
-def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, capsys):
+def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, capsys, monkeypatch):
+    import dynamicnet.tasks.completion.model as completion_model
     from dynamicnet.cli.main import main
 
     photo = np.random.default_rng(0).integers(0, 256, (30, 41, 3), dtype=np.uint8)
@@ -189,6 +190,12 @@ def test_complete_writes_each_alpha_and_keeps_known_pixels(trained, tmp_path, ca
     assert main([*args, "--auto", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "auto alpha" in printed and (out / "in_auto.png").is_file()
+    for score, explained in ((1.2, True), (0.1, False)):  # ring-detail's "too little detail" is above 1
+        scores = torch.full((1, 11), score)
+        monkeypatch.setattr(completion_model, "auto_alpha", lambda *a, s=scores, **k: (torch.ones(1), s))
+        assert main([*args, "--auto", "--out", str(out)]) == 0
+        assert ("above 1: the fill keeps under 80 % of the detail" in capsys.readouterr().out) == explained
+    monkeypatch.undo()
     assert main([*args, "--alpha", "1", "--work-side", "16", "--out", str(tmp_path / "small")]) == 0
     small = np.asarray(Image.open(tmp_path / "small" / "in_alpha=1.png"))
     assert np.array_equal(small[known], photo[known]) and not np.array_equal(small[~known], done[~known])

@@ -45,9 +45,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--criterion", choices=CRITERION_NAMES,
         help=f"how --auto judges a fill (default {DEFAULT_CRITERION}): ring restores known pixels hidden "
-        f"around the hole; ring-detail does too, among fills of a hole {WIDE_HOLE} px across or more in "
-        f"texture that keep {DETAIL_FLOOR * 100:g} %% of the detail around it (a smooth patch that wide "
-        "shows there); seam continues the colours across its edge; detail matches the detail around it",
+        f"around the hole; ring-detail does too, among fills of a hole {WIDE_HOLE} px across or more (at "
+        f"the working scale) in texture that keep {DETAIL_FLOOR * 100:g} %% of the detail around it (a "
+        "smooth patch that wide shows there); seam continues the colours across its edge; detail matches "
+        "the detail around it",
     )  # fmt: skip
     p.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     p.add_argument(
@@ -89,8 +90,11 @@ def run(args) -> int:
         chosen, gaps = auto_alpha(model, x, m, side, criterion=criterion)
         best = float(chosen[0])
         settings = [("auto", best)]
-        listing = ", ".join(f"{a:g}: {g:.3f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
-        print(f"auto alpha {best:g} ({criterion} per alpha, lower is better: {listing})")
+        listing = ", ".join(f"{a:g}: {g:.4f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
+        short = ""  # ring-detail scores a fill that keeps too little detail above 1
+        if criterion == "ring-detail" and bool((gaps[0] >= 1).any()):
+            short = f"; above 1: the fill keeps under {DETAIL_FLOOR * 100:g} % of the detail around the hole"
+        print(f"auto alpha {best:g} ({criterion} per alpha, lower is better: {listing}{short})")
     else:
         settings = alpha_settings(args, model)
     out_dir = Path(args.out)
