@@ -54,7 +54,7 @@ from dynamicnet.models import resolve_model
 from dynamicnet.perceptual import load_perceptual
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
-from dynamicnet.tasks.completion.study import fill_code, psnr, ssim
+from dynamicnet.tasks.completion.study import METRICS, fill_code, psnr, ssim
 
 KNOBS = [i / 10 for i in range(11)]
 GATES = (0.0, 0.03, 0.05, 0.07, 0.09, 0.11)
@@ -147,15 +147,13 @@ def main(argv=None) -> None:
     for name, kind in data.items():
         index = np.arange(len(kind["texture"]))
         print(f"\n{name} ({len(index)} training crops, {sum(kind['wide'])} wide holes)")
-        metric = {m: np.array([r[m] for r in kind["per_alpha"]]) for m in ("psnr", "ssim", "perceptual")}
-        lower = {"perceptual"}  # better when lower; the others better when higher
+        metric = {m: np.array([r[m] for r in kind["per_alpha"]]) for m in METRICS}  # (knobs, images)
+        best = {m: np.max if better == "higher" else np.min for m, better in METRICS.items()}
         rows = {fill: {m: np.mean(s[m]) for m in metric} for fill, s in kind["classical"].items()}
         rows["alpha 0"] = {m: v[0].mean() for m, v in metric.items()}
         rows["alpha 1"] = {m: v[-1].mean() for m, v in metric.items()}
-        rows["best single alpha"] = {m: (min if m in lower else max)(v.mean(1)) for m, v in metric.items()}
-        rows["per-image oracle"] = {
-            m: (v.min(0) if m in lower else v.max(0)).mean() for m, v in metric.items()
-        }
+        rows["best single alpha"] = {m: best[m](v.mean(1)) for m, v in metric.items()}
+        rows["per-image oracle"] = {m: best[m](v, axis=0).mean() for m, v in metric.items()}
         for fill, row in rows.items():
             psnr, ssim, perceptual = row["psnr"], row["ssim"], row["perceptual"]
             print(f"  {fill:32s} PSNR {psnr:.2f}  SSIM {ssim:.4f}  perceptual {perceptual:.4f}")

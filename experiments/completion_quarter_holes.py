@@ -1,8 +1,10 @@
 """The visibility check: a hole of a quarter of the image side, in the most textured
 held-out crops, at the auto alpha of each criterion. Writes a contact sheet to look at at
-100 % zoom and prints each row's auto alphas.
+100 % zoom and prints each row's auto alphas, and the alpha ``ring-detail`` would pick under
+each detail floor of ``--floors`` (how DETAIL_FLOOR was chosen: the lowest with no soft patch).
 
     python experiments/completion_quarter_holes.py photo-fill --out runs/quarter-holes.png
+    python experiments/completion_quarter_holes.py photo-fill --floor 0.7 --out runs/at-70.png
 
 docs/results/completion/photo-fill-quarter-holes.jpg is this sheet (``--out`` ending in .jpg).
 
@@ -21,12 +23,27 @@ import dynamicnet
 from dynamicnet.data.images import tensor_to_pil
 from dynamicnet.data.masks import centre_square
 from dynamicnet.data.sheet import contact_sheet
-from dynamicnet.inference.working_point import choose_alpha, detail_in, rings
+from dynamicnet.inference.working_point import (
+    DEFAULT_GRID,
+    DETAIL_FLOOR,
+    choose_alpha,
+    detail_in,
+    ring_detail_scorer,
+    rings,
+)
 from dynamicnet.tasks import load_recipe
 from dynamicnet.tasks.completion.baselines import classical_fills
 from dynamicnet.tasks.completion.study import CompletionStudy
 
 CRITERIA_SHOWN = ("ring", "ring-detail")
+FLOORS = (0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@torch.no_grad()
+def ring_detail_pick(net, x, mask, floor: float) -> float:
+    """The grid alpha ``ring-detail`` picks for one image with the detail floor at ``floor``."""
+    score = ring_detail_scorer(net, x, mask, floor)
+    return DEFAULT_GRID[int(torch.cat([score(a) for a in DEFAULT_GRID]).argmin())]
 
 
 def main(argv=None) -> None:
@@ -36,6 +53,10 @@ def main(argv=None) -> None:
     p.add_argument("--photos", default="../shared/data/photos")
     p.add_argument("--rows", type=int, default=10)
     p.add_argument("--out", default="runs/quarter-holes.png")
+    p.add_argument(
+        "--floor", type=float, default=DETAIL_FLOOR, help="ring-detail's detail floor on the sheet"
+    )
+    p.add_argument("--floors", type=float, nargs="*", default=FLOORS, help="floors whose picks are printed")
     args = p.parse_args(argv)
     study = CompletionStudy(
         recipe=load_recipe(args.recipe), out=Path(args.out).parent, photos=Path(args.photos),
@@ -50,7 +71,8 @@ def main(argv=None) -> None:
     grid, labels, picked = [], [], []
     for i in texture.argsort(descending=True)[: args.rows].tolist():
         xi, mi = x[i : i + 1], mask[i : i + 1]
-        picks = {c: float(choose_alpha(net, xi, mi, criterion=c)[0][0]) for c in CRITERIA_SHOWN}
+        picks = {"ring": float(choose_alpha(net, xi, mi, criterion="ring")[0][0])}
+        picks["ring-detail"] = ring_detail_pick(net, xi, mi, args.floor)
         with torch.no_grad():
             outs = [net(xi, alpha=a, mask=mi)[0] for a in (0.0, *picks.values(), 1.0)]
         shown = torch.where(mi[0] > 0.5, torch.full_like(xi[0], 0.5), xi[0])
@@ -58,7 +80,8 @@ def main(argv=None) -> None:
         grid.append([tensor_to_pil(t) for t in (shown, *classical, *outs, xi[0])])
         labels.append(f"{names[i]}: " + ", ".join(f"{c} {a:g}" for c, a in picks.items()))
         picked.append(", ".join(f"{c} {a:g}" for c, a in picks.items()))
-        print(labels[-1])
+        at_floors = ", ".join(f"{f:g}: {ring_detail_pick(net, xi, mi, f):g}" for f in args.floors)
+        print(f"{labels[-1]} (ring-detail by floor: {at_floors})")
     columns = [
         "input",
         "PatchMatch",

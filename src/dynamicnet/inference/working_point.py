@@ -146,12 +146,14 @@ def detail_gap(completed: Tensor, mask: Tensor) -> Tensor:
     return detail_ratio(completed, mask).log().abs()
 
 
-def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[float], Tensor]:
+def ring_detail_scorer(
+    model: nn.Module, x: Tensor, mask: Tensor, floor: float = DETAIL_FLOOR
+) -> Callable[[float], Tensor]:
     """``alpha ->`` per image, :func:`ring_scorer`'s error, except that a wide hole (its
     thickest part :data:`WIDE_HOLE` pixels across or more) in texture (the known ring around
-    it has :data:`TEXTURE_GATE` of fine detail or more) whose fill has less than
-    :data:`DETAIL_FLOOR` of the detail around it scores above every fill that has enough
-    (1 + the shortfall; ring errors are below 1): a smooth patch that wide shows as a patch
+    it has :data:`TEXTURE_GATE` of fine detail or more) whose fill has less than ``floor`` of
+    the detail around it scores above every fill that has enough (1 + the shortfall; ring
+    errors are below 1; :func:`short_of_detail` finds them): a smooth patch that wide shows as a patch
     in texture, whatever it does to PSNR. In smooth surroundings it does not, and the ring's
     choice stands. If no alpha gives enough detail, the most detailed one wins. The hole's
     thickness and the ring are measured once, not per alpha."""
@@ -167,7 +169,7 @@ def ring_detail_scorer(model: nn.Module, x: Tensor, mask: Tensor) -> Callable[[f
         if not bool(held.any()):  # the others keep ring's choice: no second fill
             return error
         ratio = detail_ratio(model(x, alpha=alpha, mask=mask), mask, around).to(error.device)
-        return ring_detail_score(error, ratio, held)
+        return ring_detail_score(error, ratio, held, floor)
 
     return score_at
 
@@ -178,6 +180,12 @@ def ring_detail_score(error: Tensor, ratio: Tensor, held: Tensor, floor: float =
     detail around its hole (``ratio``) or its hole is not ``held`` to it, else 1 + the
     shortfall."""
     return torch.where(held & (ratio < floor), 1 + floor - ratio, error)
+
+
+def short_of_detail(scores: Tensor) -> Tensor:
+    """Where :func:`ring_detail_score`'s ``scores`` are fills held to the floor and short of it
+    (1 and above; ring errors stay below 1)."""
+    return scores >= 1
 
 
 def boundary_seam(completed: Tensor, mask: Tensor) -> Tensor:

@@ -15,7 +15,13 @@ from ....cli.common import (
     max_pixels,
 )
 from ....errors import printable
-from ....inference.working_point import CRITERION_NAMES, DEFAULT_CRITERION, DETAIL_FLOOR, WIDE_HOLE
+from ....inference.working_point import (
+    CRITERION_NAMES,
+    DEFAULT_CRITERION,
+    DETAIL_FLOOR,
+    WIDE_HOLE,
+    short_of_detail,
+)
 from ..model import TASK, build
 
 
@@ -91,8 +97,8 @@ def run(args) -> int:
         best = float(chosen[0])
         settings = [("auto", best)]
         listing = ", ".join(f"{a:g}: {g:.4f}" for a, g in zip(DEFAULT_GRID, gaps[0].tolist()))
-        short = ""  # ring-detail scores a fill that keeps too little detail above 1
-        if criterion == "ring-detail" and bool((gaps[0] >= 1).any()):
+        short = ""
+        if criterion == "ring-detail" and bool(short_of_detail(gaps[0]).any()):
             short = f"; above 1: the fill keeps under {DETAIL_FLOOR * 100:g} % of the detail around the hole"
         print(f"auto alpha {best:g} ({criterion} per alpha, lower is better: {listing}{short})")
     else:
